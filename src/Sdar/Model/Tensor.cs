@@ -1,0 +1,74 @@
+namespace Sdar.Model;
+
+/// <summary>
+/// A read-only view of a weight tensor in its stored precision. The bytes usually live in a memory-mapped
+/// safetensors file (the owner keeps the mapping alive); tests and the random-model builder use managed arrays.
+/// Row-major, like PyTorch: a Linear weight is (out_features, in_features).
+/// </summary>
+public sealed unsafe class WeightTensor
+{
+    private readonly byte* _data;
+    // Keeps managed backing storage alive and pinned when the tensor is not file-backed.
+    private readonly System.Runtime.InteropServices.GCHandle _pin;
+
+    public string Name { get; }
+    public DType DType { get; }
+    public IReadOnlyList<int> Shape { get; }
+    public long ElementCount { get; }
+
+    public WeightTensor(string name, DType dtype, IReadOnlyList<int> shape, byte* data)
+    {
+        Name = name;
+        DType = dtype;
+        Shape = shape;
+        ElementCount = shape.Aggregate(1L, (a, b) => a * b);
+        _data = data;
+    }
+
+    /// <summary>Wraps a managed byte array (pinned for the tensor's lifetime).</summary>
+    public WeightTensor(string name, DType dtype, IReadOnlyList<int> shape, byte[] bytes)
+    {
+        Name = name;
+        DType = dtype;
+        Shape = shape;
+        ElementCount = shape.Aggregate(1L, (a, b) => a * b);
+        if (bytes.LongLength != ElementCount * dtype.SizeInBytes())
+            throw new ArgumentException($"tensor '{name}': {bytes.LongLength} bytes given, {ElementCount * dtype.SizeInBytes()} expected");
+        _pin = System.Runtime.InteropServices.GCHandle.Alloc(bytes, System.Runtime.InteropServices.GCHandleType.Pinned);
+        _data = (byte*)_pin.AddrOfPinnedObject();
+    }
+
+    ~WeightTensor()
+    {
+        if (_pin.IsAllocated) _pin.Free();
+    }
+
+    public byte* Data => _data;
+    public long ByteLength => ElementCount * DType.SizeInBytes();
+    public int Rows => Shape.Count == 1 ? 1 : Shape[0];
+    public int Columns => Shape[^1];
+
+    /// <summary>Element <paramref name="index"/> (flat) as float; slow, for reference code and tests.</summary>
+    public float GetFloat(long index) => DType switch
+    {
+        DType.F32 => ((float*)_data)[index],
+        DType.BF16 => BitConverter.Int32BitsToSingle(((ushort*)_data)[index] << 16),
+        DType.F16 => (float)((Half*)_data)[index],
+        _ => throw new InvalidOperationException(),
+    };
+
+    /// <summary>Converts row <paramref name="row"/> of a 2-D tensor to float.</summary>
+    public void ReadRow(int row, Span<float> destination)
+    {
+        long start = (long)row * Columns;
+        for (int i = 0; i < Columns; i++) destination[i] = GetFloat(start + i);
+    }
+
+    /// <summary>The whole tensor as float (copies); for small tensors such as norms.</summary>
+    public float[] ToFloatArray()
+    {
+        var result = new float[ElementCount];
+        for (long i = 0; i < ElementCount; i++) result[i] = GetFloat(i);
+        return result;
+    }
+}
