@@ -26,6 +26,7 @@ public static unsafe class MatMul
     private const int TileRows = 4, TileCols = 4;
 
     /// <summary>y (rows, N) = x (rows, K) times w (N, K) transposed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Compute(WeightTensor w, ReadOnlySpan<float> x, int rows, Span<float> y)
     {
         int n = w.Rows, k = w.Columns;
@@ -63,6 +64,7 @@ public static unsafe class MatMul
     /// y (rows, N) = x (rows, K) times w (N, K) transposed, for float matrices given as spans (attention scores).
     /// Single-threaded: the caller parallelises over heads.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ComputeF32(ReadOnlySpan<float> w, int n, ReadOnlySpan<float> x, int rows, int k, Span<float> y)
     {
         fixed (float* wPtr = w)
@@ -101,6 +103,7 @@ public static unsafe class MatMul
     }
 
     /// <summary>Reorders each row's chunks of <paramref name="chunk"/> values into (evens, odds); a tail stays as is.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackEvenOdd(float* x, float* packed, int rows, int k, int chunk)
     {
         int half = chunk / 2, vectorEnd = k / chunk * chunk;
@@ -126,6 +129,7 @@ public static unsafe class MatMul
         public int N => n;
         public int Rows => rows;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Columns(int start, int end)
         {
             int chunk = wide ? 32 : 16;
@@ -142,6 +146,7 @@ public static unsafe class MatMul
                 for (int row = 0; row < rows; row++) y[(long)row * n + col] = Dot(col, row, vectorEnd);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private float Tail(int col, int row, int vectorEnd)
         {
             ushort* wr = w + (long)col * k;
@@ -151,6 +156,7 @@ public static unsafe class MatMul
             return sum;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private float Dot(int col, int row, int vectorEnd)
         {
             ushort* wr = w + (long)col * k;
@@ -181,6 +187,7 @@ public static unsafe class MatMul
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Tile1x4(int col, int row, int vectorEnd)
         {
             if (!wide)
@@ -267,6 +274,7 @@ public static unsafe class MatMul
             Store(row + 3, col, vectorEnd, a30, a31, a32, a33);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Store(int row, int col, int vectorEnd, Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
         {
             float* yr = y + (long)row * n + col;
@@ -284,6 +292,7 @@ public static unsafe class MatMul
         public int N => n;
         public int Rows => rows;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Columns(int start, int end)
         {
             int lanes = wide ? 16 : 8;
@@ -301,6 +310,7 @@ public static unsafe class MatMul
                 for (int row = 0; row < rows; row++) y[(long)row * n + col] = Dot(col, row, vectorEnd);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private float Tail(int col, int row, int vectorEnd)
         {
             float* wr = w + (long)col * k, xr = x + (long)row * k;
@@ -343,6 +353,7 @@ public static unsafe class MatMul
             Store(row + 3, col, vectorEnd, a30, a31, a32, a33);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Store(int row, int col, int vectorEnd, Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
         {
             float* yr = y + (long)row * n + col;
@@ -356,6 +367,7 @@ public static unsafe class MatMul
     // ---------------------------------------------------------------- F16 weights
 
     /// <summary>One F32 dot product in the same order as the F32 tiles: lanes of FMAs, a lane sum, then the scalar tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float DotF32(float* a, float* b, int k, int vectorEnd, bool wide)
     {
         float tail = 0;
@@ -382,6 +394,7 @@ public static unsafe class MatMul
         public int N => n;
         public int Rows => rows;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Columns(int start, int end)
         {
             int vectorEnd = k / (wide ? 16 : 8) * (wide ? 16 : 8);

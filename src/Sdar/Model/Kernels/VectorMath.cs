@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Sdar.Model.Kernels;
@@ -6,6 +7,7 @@ namespace Sdar.Model.Kernels;
 public static unsafe class VectorMath
 {
     /// <summary>y = x / rms(x) * weight over one row of length n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, Span<float> y, float eps)
     {
         int n = x.Length;
@@ -21,6 +23,7 @@ public static unsafe class VectorMath
         for (; i < n; i++) y[i] = x[i] * inv * weight[i];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float SumOfSquares(ReadOnlySpan<float> x)
     {
         int i = 0;
@@ -40,6 +43,7 @@ public static unsafe class VectorMath
     }
 
     /// <summary>gate = silu(gate) * up, in place (the SwiGLU activation).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SwiGlu(Span<float> gate, ReadOnlySpan<float> up)
     {
         int i = 0;
@@ -56,6 +60,7 @@ public static unsafe class VectorMath
     }
 
     /// <summary>In-place softmax of <paramref name="x"/> times <paramref name="scale"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScaledSoftmax(Span<float> x, float scale)
     {
         float max = float.NegativeInfinity;
@@ -86,6 +91,7 @@ public static unsafe class VectorMath
     }
 
     /// <summary>y += a * x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Axpy(float a, ReadOnlySpan<float> x, Span<float> y)
     {
         int i = 0;
@@ -98,6 +104,7 @@ public static unsafe class VectorMath
         for (; i < x.Length; i++) y[i] += a * x[i];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add(Span<float> y, ReadOnlySpan<float> x)
     {
         int i = 0;
