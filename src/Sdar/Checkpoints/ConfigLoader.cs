@@ -132,7 +132,7 @@ public static class ConfigLoader
         catch (ArgumentException e)
         {
             // JsonObject materialises lazily and refuses duplicate keys at that point.
-            throw new CheckpointException($"{origin}: not valid JSON ({e.Message})", e);
+            throw new CheckpointException($"{origin}: not valid JSON: a key appears twice ({e.Message})", e);
         }
         return obj;
     }

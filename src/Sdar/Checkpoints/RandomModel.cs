@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Sdar.Config;
 using Sdar.Model;
 
@@ -47,31 +49,68 @@ public static class RandomModel
     private static unsafe void Fill(WeightTensor tensor, long chunk, ulong tensorSeed, float mean, float std)
     {
         long start = chunk * ChunkElements;
-        long end = Math.Min(start + ChunkElements, tensor.ElementCount);
-        ulong state = SplitMix64(tensorSeed + (ulong)chunk * 0xD1B54A32D192ED03UL);
-        if (state == 0) state = 1;
-        // Irwin-Hall: four 16-bit uniforms from one xorshift draw; their sum has mean 2 and variance 1/3, so
-        // (sum - 2) * sqrt(3) is close to N(0, 1) (bounded by +-3.46, which suits weight init).
-        float scale = std * MathF.Sqrt(3f) / 65536f;
-        float offset = mean - 2f * std * MathF.Sqrt(3f);
+        int count = (int)Math.Min(ChunkElements, tensor.ElementCount - start);
+        // 16 interleaved xorshift64 streams per chunk, 8 per vector: element 16k + l is draw k of stream l.
+        ulong chunkSeed = tensorSeed + (ulong)chunk * 0xD1B54A32D192ED03UL;
+        var low = Vector512.Create(Enumerable.Range(0, 8).Select(l => SplitMix64(chunkSeed + (ulong)l) | 1).ToArray());
+        var high = Vector512.Create(Enumerable.Range(8, 8).Select(l => SplitMix64(chunkSeed + (ulong)l) | 1).ToArray());
+        // Irwin-Hall: the four 16-bit quarters of a draw are uniforms whose sum has mean 2 * 65536 and variance
+        // 65536^2 / 3, so (sum / 65536 - 2) * sqrt(3) is close to N(0, 1) (bounded by +-3.46, which suits init).
+        var scale = Vector512.Create(std * MathF.Sqrt(3f) / 65536f);
+        var offset = Vector512.Create(mean - 2f * std * MathF.Sqrt(3f));
         byte* data = tensor.Data;
-        for (long i = start; i < end; i++)
+        for (int i = 0; i < count; i += 16)
         {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            uint sum = (uint)(state & 0xFFFF) + (uint)((state >> 16) & 0xFFFF) + (uint)((state >> 32) & 0xFFFF) + (uint)(state >> 48);
-            float value = sum * scale + offset;
+            low = XorShift(low);
+            high = XorShift(high);
+            var sums = Vector512.Narrow(SumOfQuarters(low), SumOfQuarters(high)).AsInt32();
+            var values = Vector512.ConvertToSingle(sums) * scale + offset;
+            int n = Math.Min(16, count - i);
+            long at = start + i;
             switch (tensor.DType)
             {
-                case DType.F32: ((float*)data)[i] = value; break;
-                case DType.F16: ((Half*)data)[i] = (Half)value; break;
-                case DType.BF16: ((ushort*)data)[i] = ToBFloat16(value); break;
+                case DType.F32 when n == 16:
+                    values.Store((float*)data + at);
+                    break;
+                case DType.BF16 when n == 16:
+                    // Round to nearest even, as ToBFloat16.
+                    var bits = values.AsUInt32();
+                    var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) >> 16;
+                    Vector512.Narrow(rounded, Vector512<uint>.Zero).GetLower().Store((ushort*)data + at);
+                    break;
+                default:
+                    for (int j = 0; j < n; j++) Store(tensor.DType, data, at + j, values[j]);
+                    break;
             }
         }
     }
 
+    private static Vector512<ulong> XorShift(Vector512<ulong> x)
+    {
+        x ^= x << 13;
+        x ^= x >> 7;
+        return x ^ (x << 17);
+    }
+
+    private static Vector512<ulong> SumOfQuarters(Vector512<ulong> x)
+    {
+        var mask = Vector512.Create(0x0000FFFF0000FFFFUL);
+        var pairs = (x & mask) + ((x >> 16) & mask);
+        return (pairs & Vector512.Create(0xFFFFFFFFUL)) + (pairs >> 32);
+    }
+
+    private static unsafe void Store(DType dtype, byte* data, long index, float value)
+    {
+        switch (dtype)
+        {
+            case DType.F32: ((float*)data)[index] = value; break;
+            case DType.F16: ((Half*)data)[index] = (Half)value; break;
+            case DType.BF16: ((ushort*)data)[index] = ToBFloat16(value); break;
+        }
+    }
+
     /// <summary>Round to nearest even, as PyTorch's float -> bfloat16 cast (the values here are finite).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static ushort ToBFloat16(float value)
     {
         uint bits = BitConverter.SingleToUInt32Bits(value);
