@@ -8,13 +8,14 @@ namespace Sdar.Decoding;
 public sealed class EntropyBoundedStrategy : IUnmaskingStrategy
 {
     public const string StrategyName = "entropy_bounded";
-    private readonly double _budget;
+    private readonly float _budget;
 
     public EntropyBoundedStrategy(double budget)
     {
         if (!(budget > 0) || !double.IsFinite(budget))
             throw new ArgumentOutOfRangeException(nameof(budget), budget, "eb_threshold must be a finite number > 0");
-        _budget = budget;
+        // Summed and compared in float32, as the reference's cumsum over a float32 entropy tensor.
+        _budget = (float)budget;
     }
 
     public string Name => StrategyName;
@@ -30,7 +31,7 @@ public sealed class EntropyBoundedStrategy : IUnmaskingStrategy
         for (int i = 0; i < negated.Length; i++) negated[i] = -scores.Entropy[i];
         Ranking.TopMasked(scores.Masked, negated, int.MaxValue, chosen);
 
-        double cumulative = 0;
+        float cumulative = 0;
         int keep = 0;
         foreach (int position in chosen)
         {
