@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using Sdar.Model;
+
+namespace Sdar.Bench;
+
+/// <summary>One measured forward: T new tokens against a cache of C tokens.</summary>
+public sealed record BenchResult(
+    int Tokens,
+    int Cache,
+    double Ms,
+    double WeightGbPerS,
+    double Gflops,
+    double FloorMs,
+    double FloorRatio,
+    double? ReferenceMs);
+
+/// <summary>
+/// Forward latency of the fast engine where SDAR lives (1 to 64 new tokens against a KV cache), set against this
+/// machine's floor: the larger of (bytes read / measured bandwidth) and (FLOPs / measured FMA peak).
+/// The cache is filled with random keys and values: attention cost does not depend on their values.
+/// </summary>
+public sealed class ForwardBenchmark
+{
+    private readonly ModelWeights _weights;
+    private readonly MachineLimits _limits;
+    private readonly FastModel _fast;
+    private readonly ReferenceModel _reference;
+
+    public ForwardBenchmark(ModelWeights weights, MachineLimits limits)
+    {
+        _weights = weights;
+        _limits = limits;
+        _fast = new FastModel(weights);
+        _reference = new ReferenceModel(weights);
+    }
+
+    /// <summary>Median of <paramref name="repeats"/> timed forwards after one warm-up; the reference runs once when asked.</summary>
+    public BenchResult Run(int tokens, int cacheLength, int repeats, bool withReference)
+    {
+        var config = _weights.Config;
+        var random = new Random(tokens * 7919 + cacheLength);
+        var ids = Enumerable.Range(0, tokens).Select(_ => random.Next(config.VocabSize)).ToArray();
+        var cache = RandomCache(cacheLength, random);
+        var input = new[] { new SequenceInput(ids, cache, StoreKv: false, LogitsKind.All) };
+        var attention = config.IsDiffusion ? AttentionKind.BlockCausal : AttentionKind.Causal;
+        int block = Math.Max(tokens, 1);   // the new tokens form one block, as in a denoising step
+
+        _fast.Forward(input, attention, block);
+        var times = new List<double>();
+        for (int i = 0; i < Math.Max(1, repeats); i++)
+        {
+            var sw = Stopwatch.StartNew();
+            _fast.Forward(input, attention, block);
+            times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        double ms = times[times.Count / 2];
+
+        double? referenceMs = null;
+        if (withReference)
+        {
+            var sw = Stopwatch.StartNew();
+            _reference.Forward(input, attention, block);
+            referenceMs = sw.Elapsed.TotalMilliseconds;
+        }
+
+        var (weightBytes, kvBytes, flops) = Cost(tokens, cacheLength);
+        double floorMs = 1e3 * Math.Max((weightBytes + kvBytes) / _limits.BandwidthBytesPerSecond, flops / _limits.PeakFlopsPerSecond);
+        return new BenchResult(tokens, cacheLength, ms, weightBytes / (ms * 1e-3) / 1e9, flops / (ms * 1e-3) / 1e9,
+            floorMs, ms / floorMs, referenceMs);
+    }
+
+    /// <summary>
+    /// Bytes of weights read (every Linear and the LM head once, plus T embedding rows; for MoE the experts that
+    /// T tokens can reach at most), bytes of cached keys/values read, and FLOPs (2 per multiply-add).
+    /// </summary>
+    public (double WeightBytes, double KvBytes, double Flops) Cost(int tokens, int cacheLength)
+    {
+        var c = _weights.Config;
+        double weightBytes = 0, flops = 0;
+        foreach (var layer in _weights.Layers)
+        {
+            foreach (var t in new[] { layer.QProj, layer.KProj, layer.VProj, layer.OProj })
+            {
+                weightBytes += t.ByteLength;
+                flops += 2.0 * tokens * t.ElementCount;
+            }
+            if (layer.Mlp is { } mlp)
+            {
+                double bytes = mlp.GateProj.ByteLength + mlp.UpProj.ByteLength + mlp.DownProj.ByteLength;
+                weightBytes += bytes;
+                flops += 2.0 * tokens * (mlp.GateProj.ElementCount + mlp.UpProj.ElementCount + mlp.DownProj.ElementCount);
+            }
+            if (layer.Moe is { } moe)
+            {
+                var expert = moe.Experts[0];
+                double expertBytes = expert.GateProj.ByteLength + expert.UpProj.ByteLength + expert.DownProj.ByteLength;
+                double expertElements = expert.GateProj.ElementCount + expert.UpProj.ElementCount + expert.DownProj.ElementCount;
+                weightBytes += moe.Router.ByteLength + expertBytes * Math.Min(c.NumExperts, tokens * c.NumExpertsPerTok);
+                flops += 2.0 * tokens * (moe.Router.ElementCount + expertElements * c.NumExpertsPerTok);
+            }
+            // Scores and weighted values: each query head sees the cache and the new block.
+            flops += 2.0 * 2.0 * tokens * (cacheLength + tokens) * c.NumAttentionHeads * c.HeadDim;
+        }
+        weightBytes += _weights.LmHead.ByteLength + (double)tokens * c.HiddenSize * _weights.EmbedTokens.DType.SizeInBytes();
+        flops += 2.0 * tokens * _weights.LmHead.ElementCount;
+        double kvBytes = 2.0 * c.NumHiddenLayers * c.NumKeyValueHeads * (cacheLength + tokens) * c.HeadDim * sizeof(float);
+        return (weightBytes, kvBytes, flops);
+    }
+
+    private KvCache RandomCache(int length, Random random)
+    {
+        var config = _weights.Config;
+        var cache = new KvCache(config, Math.Max(1, length + 64));
+        cache.Reserve(length);
+        for (int l = 0; l < config.NumHiddenLayers; l++)
+            for (int h = 0; h < config.NumKeyValueHeads; h++)
+            {
+                var keys = cache.Keys(l, h)[..(length * config.HeadDim)];
+                var values = cache.Values(l, h)[..(length * config.HeadDim)];
+                for (int i = 0; i < keys.Length; i++)
+                {
+                    keys[i] = (float)(random.NextDouble() * 2 - 1);
+                    values[i] = (float)(random.NextDouble() * 2 - 1);
+                }
+            }
+        cache.Advance(length);
+        return cache;
+    }
+}
