@@ -25,7 +25,8 @@ internal sealed class AutoregressiveSequence : DecodingSequence
         _vocabSize = config.VocabSize;
         _promptLength = prompt.Length;
         _next = (int[])prompt.Clone();
-        _cache = new KvCache(config, prompt.Length + Options.MaxNewTokens);
+        // Room for the prompt and some answer; the model grows the cache if the answer runs long.
+        _cache = new KvCache(config, prompt.Length + Math.Min(Options.MaxNewTokens, 64));
     }
 
     public override AttentionKind Attention => AttentionKind.Causal;

@@ -42,7 +42,9 @@ internal sealed class DiffusionSequence : DecodingSequence
         _masked = new bool[_blockLength];
         _confidence = new float[_blockLength];
         _entropy = new float[_blockLength];
-        _cache = new KvCache(config, _tokens.Length);
+        // Room for the prompt and a few blocks; the model grows the cache (doubling) if the answer runs long.
+        // Reserving max_new_tokens up front would hold gigabytes per sequence for answers that stop early.
+        _cache = new KvCache(config, Math.Min(_tokens.Length, _promptLength + 8 * _blockLength));
 
         _block = _promptLength / _blockLength;
         _phase = _block > 0 ? Phase.Prefill : Phase.Denoise;
