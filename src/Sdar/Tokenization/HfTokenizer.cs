@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
@@ -43,14 +44,7 @@ public sealed class HfTokenizer
         _idToToken = new string?[VocabSize];
         _isSpecial = new bool[VocabSize];
         _tokenBytes = new byte[VocabSize][];
-        _vocab = new Dictionary<string, int>(def.Vocab.Count, StringComparer.Ordinal);
-        foreach ((string token, int id) in def.Vocab)
-        {
-            if (_idToToken[id] is { } other)
-                throw new CheckpointException($"In '{path}', field 'model.vocab' gives id {id} to both \"{other}\" and \"{token}\".");
-            _idToToken[id] = token;
-            _vocab[token] = id;
-        }
+        _vocab = IndexVocabulary(path, def.Vocab, _idToToken);
         _addedByContent = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (AddedToken t in AddedTokens)
         {
@@ -80,6 +74,21 @@ public sealed class HfTokenizer
         EosToken = config.EosToken;
         PadToken = config.PadToken;
         BosToken = config.BosToken;
+    }
+
+    // One pass over ~150k tokens at load: compiled optimised at once, not as tier-0 code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Dictionary<string, int> IndexVocabulary(string path, List<KeyValuePair<string, int>> vocab, string?[] idToToken)
+    {
+        var byToken = new Dictionary<string, int>(vocab.Count, StringComparer.Ordinal);
+        foreach ((string token, int id) in vocab)
+        {
+            if (idToToken[id] is { } other)
+                throw new CheckpointException($"In '{path}', field 'model.vocab' gives id {id} to both \"{other}\" and \"{token}\".");
+            idToToken[id] = token;
+            byToken[token] = id;
+        }
+        return byToken;
     }
 
     /// <summary>

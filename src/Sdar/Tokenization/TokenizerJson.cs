@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -69,6 +70,8 @@ internal static class TokenizerJson
             unk, f.OptionalBool(model, "fuse_unk", "model.fuse_unk", false));
     }
 
+    // Loops over ~150k entries run once at load: compile them optimised at once, not as tier-0 code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static List<KeyValuePair<string, int>> ReadVocab(JsonFields f, JsonElement model)
     {
         JsonElement vocab = f.Required(model, "vocab", "model.vocab", JsonValueKind.Object);
@@ -85,6 +88,7 @@ internal static class TokenizerJson
     }
 
     /// <summary>Merges as "a b" strings, in rank order; both the legacy "a b" and the ["a","b"] forms are read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static List<string> ReadMerges(JsonFields f, JsonElement model)
     {
         JsonElement merges = f.Required(model, "merges", "model.merges", JsonValueKind.Array);
@@ -117,6 +121,7 @@ internal static class TokenizerJson
     }
 
     /// <summary>HuggingFace builds its merge table as a map, so a repeated pair keeps the rank of its last entry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static List<string> KeepLastOfDuplicates(List<string> merges)
     {
         var seen = new HashSet<string>(merges.Count, StringComparer.Ordinal);

@@ -159,6 +159,13 @@ public class Qwen3TokenizerTests(Qwen3TokenizerFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public void Concurrent_encoding_gives_the_reference_ids()
+    {
+        var cases = Qwen3TokenizerFixture.Cases;
+        Parallel.For(0, cases.Count * 8, i => Assert.Equal(cases[i % cases.Count].Ids, _tok.Encode(cases[i % cases.Count].Text)));
+    }
+
+    [Fact]
     public void Encoding_is_fast()
     {
         string text = string.Join("\n", Qwen3TokenizerFixture.Cases.Select(c => c.Text));
