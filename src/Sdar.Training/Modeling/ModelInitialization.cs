@@ -1,0 +1,23 @@
+using static TorchSharp.torch;
+
+namespace Sdar.Training.Modeling;
+
+/// <summary>
+/// Fresh weights for pretraining from scratch, as HF initialises Qwen3: every matrix (linear and embedding)
+/// ~ N(0, initializer_range^2), every norm weight 1. Deterministic in the seed.
+/// </summary>
+public static class ModelInitialization
+{
+    public const double InitializerRange = 0.02;
+
+    public static void Initialize(Qwen3ForCausalLM model, long seed, double std = InitializerRange)
+    {
+        using var generator = new Generator((ulong)seed);
+        using var _ = no_grad();
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            if (parameter.dim() >= 2) nn.init.normal_(parameter, 0, std, generator);
+            else parameter.fill_(1.0);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using Sdar.Training.Modeling;
+
+namespace Sdar.Training;
+
+/// <summary>
+/// How a training run goes. Option names in messages are the CLI's flags (property BatchRows is --batch-rows).
+/// </summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Optimiser steps in the whole run.</summary>
+    public required int Steps { get; init; }
+    /// <summary>Where checkpoints, the JSONL log and the loss plot go.</summary>
+    public required string RunDirectory { get; init; }
+    /// <summary>Packed rows per micro-batch.</summary>
+    public int BatchRows { get; init; } = 8;
+    /// <summary>Micro-batches whose gradients add up to one optimiser step.</summary>
+    public int GradientAccumulation { get; init; } = 1;
+    /// <summary>Tokens per packed row (block diffusion doubles it inside the model).</summary>
+    public int SequenceLength { get; init; } = 256;
+    public double LearningRate { get; init; } = 1e-3;
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine;
+    public int WarmupSteps { get; init; }
+    /// <summary>The cosine schedule's floor as a fraction of the peak rate.</summary>
+    public double MinLearningRateRatio { get; init; } = 0.1;
+    public double WeightDecay { get; init; } = 0.1;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.95;
+    public double AdamEpsilon { get; init; } = 1e-8;
+    /// <summary>Maximum gradient norm; 0 turns clipping off.</summary>
+    public double GradientClip { get; init; } = 1.0;
+    /// <summary>Evaluate every this many steps (and after the last); 0: only after the last.</summary>
+    public int EvalEvery { get; init; }
+    /// <summary>Checkpoint every this many steps (and after the last); 0: only after the last.</summary>
+    public int CheckpointEvery { get; init; }
+    /// <summary>How many of the newest checkpoints to keep.</summary>
+    public int KeepCheckpoints { get; init; } = 2;
+    public long Seed { get; init; }
+    public ComputePrecision Precision { get; init; } = ComputePrecision.Fp32;
+    /// <summary>Continue from the newest checkpoint in <see cref="RunDirectory"/> when there is one.</summary>
+    public bool Resume { get; init; } = true;
+    /// <summary>Show the progress bar (on stderr).</summary>
+    public bool Progress { get; init; } = true;
+
+    public int RowsPerStep => BatchRows * GradientAccumulation;
+
+    /// <summary>Checks every field; a bad one is an <see cref="OptionException"/> naming its flag.</summary>
+    public void Validate()
+    {
+        OptionException.Require(Steps >= 1, "steps", $"must be at least 1 (got {Steps})");
+        OptionException.Require(!string.IsNullOrWhiteSpace(RunDirectory), "run-dir", "is required");
+        OptionException.Require(BatchRows >= 1, "batch-rows", $"must be at least 1 (got {BatchRows})");
+        OptionException.Require(GradientAccumulation >= 1, "grad-accum", $"must be at least 1 (got {GradientAccumulation})");
+        OptionException.Require(SequenceLength >= 2, "seq-length", $"must be at least 2 (got {SequenceLength})");
+        OptionException.Require(LearningRate > 0 && double.IsFinite(LearningRate), "lr", $"must be a positive number (got {LearningRate})");
+        OptionException.Require(WarmupSteps >= 0 && WarmupSteps <= Steps, "warmup-steps", $"must be between 0 and --steps ({Steps}) (got {WarmupSteps})");
+        OptionException.Require(MinLearningRateRatio is >= 0 and <= 1, "min-lr-ratio", $"must be between 0 and 1 (got {MinLearningRateRatio})");
+        OptionException.Require(WeightDecay >= 0, "weight-decay", $"must not be negative (got {WeightDecay})");
+        OptionException.Require(Beta1 is >= 0 and < 1, "beta1", $"must be in [0, 1) (got {Beta1})");
+        OptionException.Require(Beta2 is >= 0 and < 1, "beta2", $"must be in [0, 1) (got {Beta2})");
+        OptionException.Require(AdamEpsilon > 0, "adam-eps", $"must be positive (got {AdamEpsilon})");
+        OptionException.Require(GradientClip >= 0, "grad-clip", $"must not be negative (got {GradientClip}); 0 turns clipping off");
+        OptionException.Require(EvalEvery >= 0, "eval-every", $"must not be negative (got {EvalEvery})");
+        OptionException.Require(CheckpointEvery >= 0, "checkpoint-every", $"must not be negative (got {CheckpointEvery})");
+        OptionException.Require(KeepCheckpoints >= 1, "keep-checkpoints", $"must be at least 1 (got {KeepCheckpoints})");
+    }
+}
