@@ -16,7 +16,8 @@ public static class ModelInitialization
         using var _ = no_grad();
         foreach (var (name, parameter) in model.named_parameters())
         {
-            if (parameter.dim() >= 2) nn.init.normal_(parameter, 0, std, generator);
+            // Drawn with randn and copied: TorchSharp 0.107's nn.init.normal_ ignores its generator argument.
+            if (parameter.dim() >= 2) parameter.copy_(randn(parameter.shape, generator: generator).mul_(std));
             else parameter.fill_(1.0);
         }
     }

@@ -30,7 +30,18 @@ public sealed class Qwen3ForCausalLM : Module<Tensor, Tensor, Tensor, Tensor>
 
     private readonly Compute _compute = new();
 
-    public ModelConfig Config { get; }
+    public ModelConfig Config { get; private set; }
+
+    /// <summary>
+    /// Replaces settings that do not change the network (block_size, mask_token_id, ids); the shapes must stay.
+    /// </summary>
+    public void UpdateConfig(ModelConfig config)
+    {
+        if (config with { BlockSize = Config.BlockSize, MaskTokenId = Config.MaskTokenId, ModelType = Config.ModelType,
+                EosTokenId = Config.EosTokenId, EosTokenIds = Config.EosTokenIds, PadTokenId = Config.PadTokenId, BosTokenId = Config.BosTokenId } != Config)
+            throw new ArgumentException("the new config changes the architecture; build a new model instead", nameof(config));
+        Config = config;
+    }
 
     public ComputePrecision Precision
     {
