@@ -12,6 +12,12 @@ namespace Sdar.Training;
 public sealed record StepRecord(int Step, double Loss, double LearningRate, double GradientNorm, long Tokens, double TokensPerSecond);
 
 /// <summary>How a run ended.</summary>
+/// <param name="Steps">The step the run reached.</param>
+/// <param name="ResumedFromStep">The checkpoint step it resumed from (0 for a fresh run).</param>
+/// <param name="Tokens">Input tokens over the whole run (packed rows, padding included).</param>
+/// <param name="Seconds">Wall time over the whole run, earlier sessions included.</param>
+/// <param name="TokensPerSecond">Input tokens per second over this session's steps (evaluations and checkpoints included).</param>
+/// <param name="FlopsPerSecond">Approximate training FLOP/s: 6 x parameters x model tokens per second (the 2n layout counts twice).</param>
 public sealed record TrainingSummary(
     int Steps,
     int ResumedFromStep,
@@ -19,9 +25,7 @@ public sealed record TrainingSummary(
     double Seconds,
     double? FinalTrainLoss,
     double? FinalEvalLoss,
-    /// <summary>Steady-state tokens/s (input tokens, packed rows incl. padding) over this session's steps.</summary>
     double TokensPerSecond,
-    /// <summary>Approximate training FLOP/s: 6 x parameters x model tokens per second (the 2n layout counts twice).</summary>
     double FlopsPerSecond);
 
 /// <summary>
