@@ -39,6 +39,16 @@ public class TaskSuiteTests
     }
 
     [Fact]
+    public void Family_shares_follow_the_mix_weights_at_training_scale()
+    {
+        // A family whose space of questions is too small loses its share to de-duplication.
+        var items = TaskSuite.Generate(seed: 99, count: 20_000);
+        var counts = items.GroupBy(i => i.Family).ToDictionary(g => g.Key, g => g.Count());
+        foreach (var (family, weight) in TaskSuite.Mix)
+            Assert.InRange(counts[family.Name] / (double)items.Count, weight * 0.8, weight * 1.25);
+    }
+
+    [Fact]
     public void Word_problems_are_most_of_the_mix()
     {
         double share = Sample.Count(i => i.Family.StartsWith("word.", StringComparison.Ordinal)) / (double)Sample.Count;

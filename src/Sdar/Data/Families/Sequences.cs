@@ -10,34 +10,35 @@ internal static class Sequences
 
     public static TaskItem Generate(Random rng)
     {
-        int length = rng.Between(4, 5);
+        int length = rng.Between(4, 6);
         var terms = new List<int>();
         var solution = new Solution();
         int next;
-        switch (rng.Next(4))
+        // Constant factors are a small space (a few hundred sequences), so they get a smaller share.
+        switch (rng.Next(20))
         {
-            case 0:
+            case < 7:
             {
-                int step = rng.Between(2, 15), start = rng.Between(1, 60);
+                int step = rng.Between(2, 25), start = rng.Between(1, 200);
                 for (int i = 0; i < length; i++)
                     terms.Add(start + i * step);
                 next = terms[^1] + step;
                 solution.Step($"Each number is {step} more than the one before.").Step($"{terms[^1]} + {step} = {next}.");
                 break;
             }
-            case 1:
+            case < 12:
             {
-                int step = rng.Between(2, 15), start = step * length + rng.Between(1, 60);
+                int step = rng.Between(2, 25), start = step * length + rng.Between(1, 200);
                 for (int i = 0; i < length; i++)
                     terms.Add(start - i * step);
                 next = terms[^1] - step;
                 solution.Step($"Each number is {step} less than the one before.").Step($"{terms[^1]} - {step} = {next}.");
                 break;
             }
-            case 2:
+            case < 14:
             {
-                int factor = rng.Between(2, 3), start = rng.Between(1, factor == 2 ? 12 : 5);
-                length = 4;
+                int factor = rng.Between(2, 4), start = rng.Between(1, factor == 2 ? 60 : factor == 3 ? 20 : 10);
+                length = rng.Between(3, 4);
                 for (int i = 0, t = start; i < length; i++, t *= factor)
                     terms.Add(t);
                 next = terms[^1] * factor;
@@ -46,7 +47,7 @@ internal static class Sequences
             }
             default:
             {
-                int firstStep = rng.Between(1, 5), start = rng.Between(1, 30);
+                int firstStep = rng.Between(1, 9), start = rng.Between(1, 100);
                 terms.Add(start);
                 for (int i = 0; i < length - 1; i++)
                     terms.Add(terms[^1] + firstStep + i);

@@ -44,23 +44,24 @@ internal static class Units
     {
         var c = rng.Pick(Conversions);
         string fact = $"1 {c.Big.One} is {c.Factor} {c.Small.Many}.";
-        switch (rng.Next(4))
+        // Chains are a small space (four of them), so they get a smaller share than the single conversions.
+        switch (rng.Next(10))
         {
-            case 0:
+            case < 3:
             {
-                int n = rng.Between(2, c.Factor >= 100 ? 50 : 99), result = n * c.Factor;
+                int n = rng.Between(2, 500), result = n * c.Factor;
                 return new TaskItem($"How many {c.Small.Many} are in {Amount(n, c.Big)}?",
                     new Solution().Step(fact).Step($"{n} * {c.Factor} = {result} {c.Small.Many}.").Final(result), "units");
             }
-            case 1:
+            case < 6:
             {
-                int n = rng.Between(2, c.Factor >= 100 ? 50 : 99), small = n * c.Factor;
+                int n = rng.Between(2, 500), small = n * c.Factor;
                 return new TaskItem($"How many {c.Big.Many} are in {Amount(small, c.Small)}?",
                     new Solution().Step(fact).Step($"{small} / {c.Factor} = {n} {c.Big.Many}.").Final(n), "units");
             }
-            case 2:
+            case < 9:
             {
-                int n = rng.Between(1, 20), rest = rng.Between(1, c.Factor - 1), whole = n * c.Factor, result = whole + rest;
+                int n = rng.Between(1, 30), rest = rng.Between(1, c.Factor - 1), whole = n * c.Factor, result = whole + rest;
                 return new TaskItem($"How many {c.Small.Many} are in {Amount(n, c.Big)} and {Amount(rest, c.Small)}?",
                     new Solution().Step(fact)
                         .Step($"{Amount(n, c.Big)} is {n} * {c.Factor} = {whole} {c.Small.Many}.")
@@ -69,7 +70,7 @@ internal static class Units
             default:
             {
                 var (first, second) = rng.Pick(Chains);
-                int n = rng.Between(2, 12), middle = n * first.Factor, result = middle * second.Factor;
+                int n = rng.Between(2, 60), middle = n * first.Factor, result = middle * second.Factor;
                 return new TaskItem($"How many {second.Small.Many} are in {Amount(n, first.Big)}?",
                     new Solution()
                         .Step($"1 {first.Big.One} is {first.Factor} {first.Small.Many} and 1 {second.Big.One} is {second.Factor} {second.Small.Many}.")
