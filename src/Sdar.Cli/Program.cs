@@ -1,10 +1,15 @@
+using System.CommandLine;
+
 namespace Sdar.Cli;
 
 public static class Program
 {
     public static int Main(string[] args)
     {
-        Console.Error.WriteLine("sdar: commands are being built");
-        return args.Length == 0 ? 1 : 1;
+        var root = new RootCommand("sdar: SDAR block-diffusion language models in C#")
+        {
+            DataCommands.Create(),
+        };
+        return root.Parse(args).Invoke();
     }
 }
