@@ -56,8 +56,6 @@ internal static class Filters
         ["wordcount"] = (v, a) => { a.Expect(); return (long)PyFormat.Str(v).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length; },
     };
 
-    public static bool IsKnown(string name) => Table.ContainsKey(name);
-
     public static object? Apply(string name, object? value, CallArgs args) =>
         Table.TryGetValue(name, out Filter? f) ? f(value, args) : throw new TemplateException($"unknown filter '{name}'", args.Line);
 

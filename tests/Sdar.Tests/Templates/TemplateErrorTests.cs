@@ -66,6 +66,16 @@ public class TemplateErrorTests
     }
 
     [Fact]
+    public void Pathological_nesting_fails_cleanly_instead_of_overflowing_the_stack()
+    {
+        string deep = "{{ " + new string('(', 5000) + "1" + new string(')', 5000) + " }}";
+        Assert.Contains("nests more than 100 levels", ParseError(deep).Message, StringComparison.Ordinal);
+        Assert.Contains("nests more than 100 levels", ParseError(string.Concat(Enumerable.Repeat("{% if true %}", 5000))).Message, StringComparison.Ordinal);
+        Assert.Contains("runaway recursion", RenderError("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}").Message, StringComparison.Ordinal);
+        Assert.Contains("the limit is", RenderError("{{ 'ab' * 100000000000 }}").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unsupported_variable_types_are_rejected_by_name()
     {
         var e = Assert.Throws<ArgumentException>(() => ChatTemplate.Parse("{{ x }}").Render(new Dictionary<string, object?> { ["x"] = List(new object()) }));
