@@ -26,7 +26,10 @@ public sealed record ModelConfig
     public int BlockSize { get; init; }
     /// <summary>SDAR only: the id of the mask token used for diffusion.</summary>
     public int? MaskTokenId { get; init; }
+    /// <summary>The end-of-sequence id; when <c>config.json</c> lists several, the first of them.</summary>
     public int? EosTokenId { get; init; }
+    /// <summary>Every end-of-sequence id <c>config.json</c> gives (<c>eos_token_id</c> may be an int or a list).</summary>
+    public IReadOnlyList<int> EosTokenIds { get; init; } = [];
     public int? PadTokenId { get; init; }
     public int? BosTokenId { get; init; }
 

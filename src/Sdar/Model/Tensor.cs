@@ -10,6 +10,8 @@ public sealed unsafe class WeightTensor
     private readonly byte* _data;
     // Keeps managed backing storage alive and pinned when the tensor is not file-backed.
     private readonly System.Runtime.InteropServices.GCHandle _pin;
+    // Keeps unmanaged backing storage (freed by the owner's finalizer) alive as long as the tensor.
+    private readonly object? _owner;
 
     public string Name { get; }
     public DType DType { get; }
@@ -23,6 +25,16 @@ public sealed unsafe class WeightTensor
         Shape = shape;
         ElementCount = shape.Aggregate(1L, (a, b) => a * b);
         _data = data;
+    }
+
+    /// <summary>
+    /// Wraps memory that <paramref name="owner"/> owns; the tensor keeps the owner reachable, so memory freed by the
+    /// owner's finalizer lives at least as long as the tensor (the random-model builder's native buffers).
+    /// </summary>
+    public WeightTensor(string name, DType dtype, IReadOnlyList<int> shape, byte* data, object owner)
+        : this(name, dtype, shape, data)
+    {
+        _owner = owner;
     }
 
     /// <summary>Wraps a managed byte array (pinned for the tensor's lifetime).</summary>

@@ -1,0 +1,63 @@
+using Sdar.Config;
+using Sdar.Model;
+
+namespace Sdar.Checkpoints;
+
+/// <summary>
+/// A HuggingFace checkpoint folder opened for inference (DESIGN section 5): <c>config.json</c>,
+/// <c>generation_config.json</c> (optional) and memory-mapped safetensors weights bound to the architecture.
+/// Disposing it unmaps the weights; <see cref="Weights"/> must not be used afterwards.
+/// </summary>
+public sealed class Checkpoint : IDisposable
+{
+    private readonly WeightFiles _files;
+
+    /// <summary>The checkpoint folder's full path.</summary>
+    public string Directory { get; }
+    public ModelConfig Config { get; }
+    public GenerationConfig GenerationConfig { get; }
+    public ModelWeights Weights { get; }
+    /// <summary>Where the tokenizer is expected (<c>tokenizer.json</c>); the file may be absent.</summary>
+    public string TokenizerPath => Path.Combine(Directory, "tokenizer.json");
+    /// <summary>The weight files: one <c>model.safetensors</c> or the shards of the index.</summary>
+    public IReadOnlyList<string> WeightPaths => _files.Files.Select(f => f.Path).ToList();
+
+    private Checkpoint(string directory, ModelConfig config, GenerationConfig generation, WeightFiles files, ModelWeights weights)
+    {
+        Directory = directory;
+        Config = config;
+        GenerationConfig = generation;
+        _files = files;
+        Weights = weights;
+    }
+
+    /// <summary>
+    /// Opens <paramref name="modelDir"/>. A missing folder, config or weight file, an invalid config, or weights that
+    /// do not match the config (missing, unexpected or wrongly shaped tensors) is a <see cref="CheckpointException"/>.
+    /// </summary>
+    public static Checkpoint Open(string modelDir)
+    {
+        string directory = Path.GetFullPath(modelDir);
+        if (!System.IO.Directory.Exists(directory))
+            throw new CheckpointException($"{directory}: checkpoint folder not found");
+        string configPath = Path.Combine(directory, ConfigLoader.ConfigFileName);
+        if (!File.Exists(configPath))
+            throw new CheckpointException($"{directory}: not a checkpoint folder: {ConfigLoader.ConfigFileName} is missing");
+
+        var config = ConfigLoader.LoadModelConfig(configPath);
+        var generation = ConfigLoader.LoadGenerationConfig(Path.Combine(directory, ConfigLoader.GenerationConfigFileName));
+        var files = WeightFiles.OpenDirectory(directory);
+        try
+        {
+            var weights = ModelWeights.Bind(config, files.Tensors, files.Origin, files.FileOf);
+            return new Checkpoint(directory, config, generation, files, weights);
+        }
+        catch
+        {
+            files.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose() => _files.Dispose();
+}

@@ -1,0 +1,108 @@
+using Sdar.Model;
+
+namespace Sdar.Decoding;
+
+/// <summary>
+/// One sequence being generated: a small state machine that says what its next forward is
+/// (<see cref="NextInput"/>) and digests that forward's logits (<see cref="Apply"/>). The generator runs all
+/// active sequences of a batch through one model forward per step; a sequence never sees the others.
+/// This base class holds what diffusion and AR decoding share: the answer, stop handling, NFE, trace.
+/// </summary>
+internal abstract class DecodingSequence
+{
+    private readonly HashSet<int> _stopIds;
+    private readonly int _maxNewTokens;
+    private readonly List<int> _answer = [];
+    private StopReason? _stopReason;
+    private int? _stopTokenId;
+
+    protected DecodingSequence(int index, ResolvedGenerationOptions resolved, IReadOnlyCollection<int> stopIds, long seed)
+    {
+        Index = index;
+        Options = resolved.Options;
+        Seed = seed;
+        _maxNewTokens = Options.MaxNewTokens;
+        _stopIds = Options.IgnoreEos ? [] : [.. stopIds];
+        Sampler = TokenSamplers.Create(Options, seed);
+        Trace = Options.RecordTrace ? [] : null;
+    }
+
+    public int Index { get; }
+    public GenerationOptions Options { get; }
+    public long Seed { get; }
+    public bool IsFinished => Result is not null;
+    public GenerationResult? Result { get; private set; }
+
+    /// <summary>The attention of this sequence's forwards and B (forwards of a batch are grouped by both).</summary>
+    public abstract AttentionKind Attention { get; }
+    public abstract int BlockLength { get; }
+
+    protected ITokenSampler Sampler { get; }
+    protected List<DenoisingStepTrace>? Trace { get; }
+    protected int DenoiseForwards { get; set; }
+    protected int TotalForwards { get; set; }
+    /// <summary>True once the answer is complete (stop id or length); the sequence may still owe a commit forward.</summary>
+    protected bool AnswerComplete => _stopReason is not null;
+
+    public abstract SequenceInput NextInput();
+
+    /// <summary>Consumes the logits of the forward built from <see cref="NextInput"/>; adds any stream chunks to <paramref name="chunks"/>.</summary>
+    public abstract void Apply(float[] logits, TimeSpan elapsed, List<GeneratedChunk> chunks);
+
+    /// <summary>
+    /// Appends tokens that became final, in order, to the answer: stops at the first stop id (not included) or at
+    /// MaxNewTokens, and streams what was appended. Returns true when the answer is complete.
+    /// </summary>
+    protected bool AcceptFinalTokens(ReadOnlySpan<int> tokens, List<GeneratedChunk> chunks)
+    {
+        if (AnswerComplete) return true;
+        int start = _answer.Count;
+        foreach (int token in tokens)
+        {
+            if (_stopIds.Contains(token))
+            {
+                _stopReason = StopReason.StopToken;
+                _stopTokenId = token;
+                break;
+            }
+            _answer.Add(token);
+            if (_answer.Count == _maxNewTokens)
+            {
+                _stopReason = StopReason.Length;
+                break;
+            }
+        }
+        if (_answer.Count > start)
+            chunks.Add(new GeneratedChunk(Index, _answer.GetRange(start, _answer.Count - start).ToArray()));
+        return AnswerComplete;
+    }
+
+    /// <summary>Ends the sequence: builds its result and streams the final chunk.</summary>
+    protected void Finish(TimeSpan elapsed, List<GeneratedChunk> chunks)
+    {
+        Result = new GenerationResult
+        {
+            TokenIds = [.. _answer],
+            StopReason = _stopReason ?? throw new InvalidOperationException("sequence finished before its answer was complete"),
+            StopTokenId = _stopTokenId,
+            Nfe = new NfeCount(DenoiseForwards, TotalForwards),
+            Elapsed = elapsed,
+            Seed = Seed,
+            Trace = Trace,
+        };
+        chunks.Add(new GeneratedChunk(Index, [], Result));
+    }
+
+    /// <summary>Checks a prompt against the vocabulary, naming the request and position of a bad id.</summary>
+    protected static void ValidatePrompt(int index, int[] prompt, int vocabSize, int? maskTokenId)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        for (int i = 0; i < prompt.Length; i++)
+        {
+            if (prompt[i] < 0 || prompt[i] >= vocabSize)
+                throw new ArgumentException($"prompt {index}: token id {prompt[i]} at position {i} is outside the vocabulary 0..{vocabSize - 1}");
+            if (prompt[i] == maskTokenId)
+                throw new ArgumentException($"prompt {index}: position {i} holds the mask token id {maskTokenId}, which only the decoder may place");
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using Sdar.Config;
+
+namespace Sdar.Decoding;
+
+/// <summary>
+/// The knobs of one generation (DESIGN section 4). Defaults are the paper's usual ones; <c>null</c> means
+/// "take it from the model" (block length) or "derive it" (denoising steps = block length).
+/// The snake_case name in each error message is the knob's name in the official scripts and our CLI.
+/// </summary>
+public sealed record GenerationOptions
+{
+    public const string DefaultStrategy = "low_confidence_dynamic";
+
+    /// <summary>Most tokens to generate (the official <c>gen_length</c>).</summary>
+    public int MaxNewTokens { get; init; } = 256;
+
+    /// <summary>B, tokens per diffusion block; null = the checkpoint's <c>block_size</c>. Ignored by AR models.</summary>
+    public int? BlockLength { get; init; }
+
+    /// <summary>S, the step budget per block (1..B); null = B. Ignored by AR models.</summary>
+    public int? DenoisingSteps { get; init; }
+
+    /// <summary>Unmasking (the official "remasking") strategy, see <see cref="UnmaskingStrategies.Names"/>.</summary>
+    public string Strategy { get; init; } = DefaultStrategy;
+
+    /// <summary>low_confidence_dynamic: commit every masked position whose confidence is above this.</summary>
+    public double ConfidenceThreshold { get; init; } = 0.9;
+
+    /// <summary>entropy_bounded: the entropy budget of one step (nats).</summary>
+    public double EbThreshold { get; init; } = 0.35;
+
+    /// <summary>Softmax temperature; 0 = greedy (argmax, no randomness).</summary>
+    public double Temperature { get; init; } = 1.0;
+
+    /// <summary>Keep only the k most likely tokens when drawing; 0 = off.</summary>
+    public int TopK { get; init; }
+
+    /// <summary>Nucleus filter when drawing: keep the most likely tokens up to this cumulative probability; 1 = off.</summary>
+    public double TopP { get; init; } = 1.0;
+
+    /// <summary>Seed of the sampling RNG; null = a fresh random seed (reported in the result).</summary>
+    public long? Seed { get; init; }
+
+    /// <summary>Extra stop ids, added to the generator's defaults (the checkpoint's <c>generation_config.eos_token_id</c>).</summary>
+    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
+
+    /// <summary>Never stop at a stop id: generate exactly <see cref="MaxNewTokens"/> tokens.</summary>
+    public bool IgnoreEos { get; init; }
+
+    /// <summary>Record every denoising step's commits in <see cref="GenerationResult.Trace"/>.</summary>
+    public bool RecordTrace { get; init; }
+
+    /// <summary>
+    /// Checks every option against <paramref name="config"/> and resolves the derived values.
+    /// Throws <see cref="ArgumentException"/> naming the offending option and what was expected.
+    /// </summary>
+    public ResolvedGenerationOptions Resolve(ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Require(MaxNewTokens >= 1, $"MaxNewTokens (max_new_tokens) must be at least 1; got {MaxNewTokens}");
+        Require(double.IsFinite(Temperature) && Temperature >= 0,
+            $"Temperature (temperature) must be a finite number >= 0 (0 = greedy); got {Temperature}");
+        Require(TopK >= 0, $"TopK (top_k) must be >= 0 (0 = off); got {TopK}");
+        Require(TopP > 0 && TopP <= 1, $"TopP (top_p) must be in (0, 1] (1 = off); got {TopP}");
+        Require(ConfidenceThreshold > 0 && ConfidenceThreshold <= 1,
+            $"ConfidenceThreshold (confidence_threshold) must be in (0, 1]; got {ConfidenceThreshold}");
+        Require(double.IsFinite(EbThreshold) && EbThreshold > 0,
+            $"EbThreshold (eb_threshold) must be a finite number > 0; got {EbThreshold}");
+        foreach (int id in StopTokenIds ?? [])
+            Require(id >= 0 && id < config.VocabSize,
+                $"StopTokenIds (stop_token_ids) must be token ids in 0..{config.VocabSize - 1}; got {id}");
+
+        if (!config.IsDiffusion)
+            return new ResolvedGenerationOptions(this, BlockLength: 1, DenoisingSteps: 1, MaskTokenId: -1);
+
+        int blockLength = BlockLength ?? config.BlockSize;
+        Require(BlockLength is null || BlockLength >= 1, $"BlockLength (block_length) must be at least 1; got {BlockLength}");
+        Require(blockLength >= 1,
+            $"BlockLength (block_length) is not set and the checkpoint's config.json has no usable block_size ({config.BlockSize})");
+        int steps = DenoisingSteps ?? blockLength;
+        Require(steps >= 1 && steps <= blockLength,
+            $"DenoisingSteps (denoising_steps) must be between 1 and the block length {blockLength}; got {steps}");
+        Require(UnmaskingStrategies.IsKnown(Strategy),
+            $"Strategy (remasking_strategy) '{Strategy}' is unknown; expected one of: {string.Join(", ", UnmaskingStrategies.Names)}");
+        Require(config.MaskTokenId is int m && m >= 0 && m < config.VocabSize,
+            $"the checkpoint's config.json needs a mask_token_id in 0..{config.VocabSize - 1} for diffusion decoding; got {config.MaskTokenId?.ToString() ?? "none"}");
+        return new ResolvedGenerationOptions(this, blockLength, steps, config.MaskTokenId!.Value);
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition) throw new ArgumentException(message);
+    }
+}
+
+/// <summary>Options after validation, with the model-dependent values filled in.</summary>
+public sealed record ResolvedGenerationOptions(GenerationOptions Options, int BlockLength, int DenoisingSteps, int MaskTokenId)
+{
+    /// <summary>Tokens committed at each denoising step, see <see cref="Decoding.StepSchedule"/>.</summary>
+    public IReadOnlyList<int> StepSchedule { get; } = Decoding.StepSchedule.Build(BlockLength, DenoisingSteps);
+}
