@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Sdar.Checkpoints;
 
 namespace Sdar.Data;
 

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Sdar.Data;
+using Sdar.Checkpoints;
 
 namespace Sdar.Tokenization;
 
@@ -10,7 +10,7 @@ namespace Sdar.Tokenization;
 /// Trains a byte-level BPE tokenizer the way HuggingFace <c>tokenizers</c> trains GPT-2/Qwen2 ones:
 /// <list type="number">
 /// <item>special tokens written in the text are cut out (they are never merged into anything);</item>
-/// <item>the rest is split by the Qwen2 pre-tokenizer regex (digits are single pieces) and every piece is
+/// <item>the rest is NFC-normalised and split by the Qwen2 pre-tokenizer regex (digits are single pieces) and every piece is
 /// counted once per occurrence ("word frequencies");</item>
 /// <item>each word starts as its UTF-8 bytes; the base vocabulary is all 256 bytes in GPT-2's byte-to-unicode
 /// alphabet, in the order of that alphabet (as in Qwen's vocabulary: <c>!</c> = 0, ..., <c>Ġ</c> = 220);</item>
@@ -21,8 +21,9 @@ namespace Sdar.Tokenization;
 /// contain its pair, and a max-heap with lazily refreshed counts picks the next pair.
 /// </summary>
 /// <remarks>
-/// The text is not NFC-normalised here: under <c>InvariantGlobalization</c> .NET's <see cref="string.Normalize()"/>
-/// is a no-op. Text that is already NFC (all ASCII text is) trains exactly as HuggingFace would.
+/// The text between special tokens is NFC-normalised and split exactly as <see cref="HfTokenizer"/> does when
+/// encoding (<see cref="CanonicalNormalizer"/>, <see cref="SplitPreTokenizer"/>, which treats astral code points
+/// as single characters), so the words counted here are the words the tokenizer will see.
 /// </remarks>
 public static partial class BpeTrainer
 {
@@ -65,6 +66,7 @@ public static partial class BpeTrainer
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
         var specials = SpecialTokenPattern(specialTokens);
+        var pieces = new List<(int Offset, int Length)>();
         foreach (string text in texts)
         {
             int start = 0;
@@ -72,23 +74,32 @@ public static partial class BpeTrainer
             {
                 foreach (var special in specials.EnumerateMatches(text))
                 {
-                    CountPieces(text.AsSpan(start, special.Index - start), lookup);
+                    CountPieces(text.AsSpan(start, special.Index - start), lookup, pieces);
                     start = special.Index + special.Length;
                 }
             }
 
-            CountPieces(text.AsSpan(start), lookup);
+            CountPieces(text.AsSpan(start), lookup, pieces);
         }
 
         return counts;
     }
 
-    private static void CountPieces(ReadOnlySpan<char> segment, Dictionary<string, long>.AlternateLookup<ReadOnlySpan<char>> lookup)
+    private static void CountPieces(ReadOnlySpan<char> segment, Dictionary<string, long>.AlternateLookup<ReadOnlySpan<char>> lookup,
+        List<(int Offset, int Length)> pieces)
     {
-        // The pattern covers every character (\s+ and the catch-all classes), so there are no gaps between matches.
-        foreach (var match in Split().EnumerateMatches(segment))
+        if (segment.IsEmpty)
+            return;
+        // NFC can change only text at or above U+0300; skip the copy for the common case.
+        string? normalized = segment.ContainsAnyExceptInRange('\0', '\u02FF')
+            ? CanonicalNormalizer.Normalize(segment.ToString(), NormalizationForm.FormC)
+            : null;
+        var text = normalized is null ? segment : normalized.AsSpan();
+        pieces.Clear();
+        SplitPreTokenizer.SplitIsolated(Split(), text, 0, pieces);
+        foreach (var (offset, length) in pieces)
         {
-            var piece = segment.Slice(match.Index, match.Length);
+            var piece = text.Slice(offset, length);
             lookup[piece] = lookup.TryGetValue(piece, out long n) ? n + 1 : 1;
         }
     }
