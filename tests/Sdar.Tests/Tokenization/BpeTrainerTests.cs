@@ -195,6 +195,46 @@ public sealed class BpeTrainerTests : IDisposable
         Assert.Equal(Trained.Value.Tokens.Count, vocab.RootElement.EnumerateObject().Count());
     }
 
+    [Fact]
+    public void HfTokenizer_loads_the_saved_folder_and_encodes_like_the_reference_encoder()
+    {
+        Trained.Value.Save(_dir, ChatTemplates.Qwen3);
+        var hf = HfTokenizer.FromDirectory(_dir);
+        var reference = new ReferenceEncoder(Trained.Value);
+        Assert.Equal(Trained.Value.VocabSize, hf.VocabSize);
+        Assert.Equal("<|im_end|>", hf.EosToken);
+        Assert.Equal("<|endoftext|>", hf.PadToken);
+        Assert.Equal(ChatTemplates.Qwen3, hf.ChatTemplate);
+        foreach (string special in BpeTrainer.DefaultSpecialTokens)
+        {
+            Assert.Equal(Trained.Value.IdOf(special), hf.TokenToId(special));
+            Assert.True(hf.IsSpecial(Trained.Value.IdOf(special)));
+        }
+
+        string[] extra =
+        [
+            "  leading spaces, tabs\tand\r\nwindows lines\n\n\n",
+            "Unicode: café, naïve, Ελληνικά, 中文 and he's, I'LL, we'd",
+            "<|im_start|>user\nWhat is 2 + 2?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n#### 4<|im_end|><|MASK|>",
+        ];
+        foreach (string text in Corpus.Take(300).Concat(extra))
+        {
+            var ids = hf.Encode(text);
+            Assert.Equal(reference.Encode(text), ids);
+            Assert.Equal(text, hf.Decode(ids));
+        }
+    }
+
+    [Fact]
+    public void Training_text_is_nfc_normalised_as_the_tokenizer_will_see_it()
+    {
+        // "e" + combining acute (U+0301) is "é" after NFC: the merge must be learned on the composed form.
+        var bpe = BpeTrainer.Train(Enumerable.Repeat("cafe\u0301 cafe\u0301", 10), 300, specialTokens: []);
+        // " café" in the byte alphabet: space = 'Ġ', é = bytes C3 A9 = "Ã©".
+        Assert.Contains("ĠcafÃ©", bpe.Tokens);
+        Assert.DoesNotContain(bpe.Tokens.Skip(256), t => t.Contains('Ì', StringComparison.Ordinal)); // U+0301 starts with byte CC
+    }
+
     private static List<string> Names(JsonElement e) => [.. e.EnumerateObject().Select(p => p.Name)];
 }
 
