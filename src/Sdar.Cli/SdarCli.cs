@@ -27,6 +27,7 @@ public static class SdarCli
         root.Add(TokenizeCommand.Create());
         root.Add(InfoCommand.Create());
         root.Add(BenchCommand.Create());
+        root.Add(DataCommand.Create());
         return root;
     }
 
