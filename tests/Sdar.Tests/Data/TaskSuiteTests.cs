@@ -126,9 +126,11 @@ public class TaskSuiteTests
     public void Column_addition_names_every_carry()
     {
         var item = Sample.First(i => i.Family == "arithmetic.addition" && i.Answer.Contains("carry", StringComparison.Ordinal));
-        foreach (string line in item.Answer.Split('\n').Where(l => l.StartsWith("Add the", StringComparison.Ordinal)))
+        var columns = item.Answer.Split('\n').Where(l => l.Contains(": ", StringComparison.Ordinal)).ToList();
+        Assert.StartsWith("Ones: ", columns[0]);
+        foreach (string line in columns)
         {
-            var m = Regex.Match(line, @"= (\d+)\. Write (\d)(?: and carry (\d))?\.$");
+            var m = Regex.Match(line, @"= (\d+)\. Write (\d)(?:, carry (\d))?\.$");
             Assert.True(m.Success, line);
             int column = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
             Assert.Equal(column % 10, int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));

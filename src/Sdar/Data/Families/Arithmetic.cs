@@ -24,7 +24,7 @@ internal static class Arithmetic
         return rng.Next(low, low * 10);
     }
 
-    /// <summary>Column addition, one line per place value, carries named.</summary>
+    /// <summary>Column addition, one short line per place value (ones first), carries named.</summary>
     public static TaskItem Addition(Random rng)
     {
         int a = WithDigits(rng, rng.Between(2, 4)), b = WithDigits(rng, rng.Between(2, 4));
@@ -36,13 +36,14 @@ internal static class Arithmetic
             int dx = x % 10, dy = y % 10, column = dx + dy + carry;
             string terms = carry > 0 ? $"{dx} + {dy} + {carry}" : $"{dx} + {dy}";
             carry = column / 10;
+            string name = char.ToUpperInvariant(PlaceNames[place][0]) + PlaceNames[place][1..];
             solution.Step(carry > 0
-                ? $"Add the {PlaceNames[place]}: {terms} = {column}. Write {column % 10} and carry {carry}."
-                : $"Add the {PlaceNames[place]}: {terms} = {column}. Write {column}.");
+                ? $"{name}: {terms} = {column}. Write {column % 10}, carry {carry}."
+                : $"{name}: {terms} = {column}. Write {column}.");
         }
 
         if (carry > 0)
-            solution.Step($"Write the last carry {carry}.");
+            solution.Step($"Write the carry {carry}.");
         return new TaskItem($"What is {a} + {b}?", solution.Step($"So {a} + {b} = {sum}.").Final(sum), "arithmetic.addition");
     }
 
