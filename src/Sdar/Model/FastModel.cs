@@ -75,9 +75,7 @@ public sealed class FastModel : ILanguageModel
         {
             var layer = _w.Layers[l];
             for (int r = 0; r < R; r++) VectorMath.RmsNorm(h.AsSpan(r * H, H), _inputNorms[l], normed.AsSpan(r * H, H), eps);
-            MatMul.Compute(layer.QProj, normed, R, q);
-            MatMul.Compute(layer.KProj, normed, R, k);
-            MatMul.Compute(layer.VProj, normed, R, v);
+            MatMul.Compute(normed, R, (layer.QProj, q), (layer.KProj, k), (layer.VProj, v));
 
             for (int s = 0; s < batch.Count; s++)
             {
@@ -224,8 +222,7 @@ public sealed class FastModel : ILanguageModel
         int inter = mlp.GateProj.Rows;
         var gate = new float[rows * inter];
         var up = new float[rows * inter];
-        MatMul.Compute(mlp.GateProj, x, rows, gate);
-        MatMul.Compute(mlp.UpProj, x, rows, up);
+        MatMul.Compute(x, rows, (mlp.GateProj, gate), (mlp.UpProj, up));
         VectorMath.SwiGlu(gate, up);
         MatMul.Compute(mlp.DownProj, gate, rows, output);
     }
