@@ -27,7 +27,9 @@ public static class SdarCli
         root.Add(TokenizeCommand.Create());
         root.Add(InfoCommand.Create());
         root.Add(BenchCommand.Create());
+        root.Add(EvalCommand.Create());
         root.Add(DataCommand.Create());
+        root.Add(new Command("tokenizer", "Tokenizers: train a byte-level BPE on a corpus.") { DataCommand.TrainTokenizer("train") });
         return root;
     }
 

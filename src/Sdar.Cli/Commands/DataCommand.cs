@@ -50,7 +50,8 @@ internal static class DataCommand
         return command;
     }
 
-    private static Command TrainTokenizer()
+    /// <summary>The tokenizer-training verb; also registered as <c>sdar tokenizer train</c>.</summary>
+    internal static Command TrainTokenizer(string name = "train-tokenizer")
     {
         var corpus = new Option<string>("--corpus")
         {
@@ -64,7 +65,7 @@ internal static class DataCommand
         var minFrequency = new Option<int>("--min-frequency") { Description = "Stop merging when no pair occurs this often.", DefaultValueFactory = _ => 2, HelpName = "N" };
         vocabSize.AtLeast(256 + BpeTrainer.DefaultSpecialTokens.Count);
         minFrequency.AtLeast(1);
-        var command = new Command("train-tokenizer",
+        var command = new Command(name,
             "Train a byte-level BPE (Qwen2 pre-tokenizer; special tokens <|endoftext|> <|im_start|> <|im_end|> <think> </think> <|MASK|> after the BPE ids) and write tokenizer.json, tokenizer_config.json (Qwen3 chat template), vocab.json, merges.txt.")
         {
             corpus, output, vocabSize, minFrequency,

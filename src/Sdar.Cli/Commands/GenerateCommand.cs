@@ -17,36 +17,16 @@ internal static class GenerateCommand
         var chat = new Option<bool>("--chat") { Description = "Wrap the prompt as a user turn with the model's chat template and add the assistant prompt." };
         var system = new Option<string?>("--system") { Description = "System message for --chat.", HelpName = "TEXT" };
         var thinking = new Option<bool?>("--enable-thinking") { Description = "Chat template's enable_thinking (true|false); left undefined when not given.", HelpName = "BOOL" };
-        var maxNew = new Option<int>("--max-new-tokens", "-n") { Description = "Most tokens to generate.", DefaultValueFactory = _ => 256, HelpName = "N" };
-        maxNew.AtLeast(1);
-        var blockLength = new Option<int?>("--block-length", "-b") { Description = "Block length B (tokens per diffusion block); default: the model's block_size.", HelpName = "B" };
-        blockLength.AtLeast(1);
-        var steps = new Option<int?>("--steps", "-s") { Description = "Denoising steps S per block (1..B); default: B. Each step commits B/S tokens (+1 for the first B mod S steps).", HelpName = "S" };
-        steps.AtLeast(1);
-        var strategy = new Option<string>("--strategy") { Description = "Unmasking strategy: sequential, low_confidence_static, low_confidence_dynamic, entropy_bounded.", DefaultValueFactory = _ => GenerationOptions.DefaultStrategy, HelpName = "NAME" };
-        strategy.AcceptOnlyFromAmong([.. UnmaskingStrategies.Names]);
-        var threshold = new Option<double?>("--threshold") { Description = "low_confidence_dynamic: commit every masked position with confidence above this (default 0.9).", HelpName = "X" };
-        threshold.InRange(0, 1, lowExclusive: true);
-        var ebThreshold = new Option<double?>("--eb-threshold") { Description = "entropy_bounded: entropy budget per step in nats (default 0.35).", HelpName = "X" };
-        ebThreshold.InRange(0, double.MaxValue, lowExclusive: true);
-        var temperature = new Option<double?>("--temperature", "-t") { Description = "Sampling temperature; 0 = greedy. Default: generation_config.json, else 1.0.", HelpName = "X" };
-        temperature.InRange(0, double.MaxValue, lowExclusive: false);
-        var topK = new Option<int?>("--top-k") { Description = "Draw only from the k most likely tokens; 0 = off. Default: generation_config.json, else 0.", HelpName = "K" };
-        topK.AtLeast(0);
-        var topP = new Option<double?>("--top-p") { Description = "Nucleus sampling: draw from the smallest set with this cumulative probability; 1 = off. Default: generation_config.json, else 1.0.", HelpName = "P" };
-        topP.InRange(0, 1, lowExclusive: true);
-        var seed = new Option<long?>("--seed") { Description = "Random seed (reproducible sampling); default: a fresh one, reported with --json.", HelpName = "N" };
-        var stopIds = CliParsing.IntListOption("--stop-token-ids", "Extra stop token ids, besides generation_config.json's eos_token_id.", "IDS", minimum: 0);
-        var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Do not stop at stop tokens: generate exactly --max-new-tokens tokens." };
+        var flags = new GenerationFlags();
         var trace = new Option<bool>("--trace") { Description = "Record, for every denoising step, the committed positions, tokens and confidences (printed with --json, else to stderr)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object: token_ids, text, nfe, tokens_per_forward, tokens_per_second (and trace)." };
         var engine = new Option<EngineKind>("--engine") { Description = "Forward implementation: Fast (default) or Reference (plain, slow, for checking).", DefaultValueFactory = _ => EngineKind.Fast };
 
         var command = new Command("generate", "Generate text: block diffusion for sdar models (DESIGN section 4), autoregressive for qwen3 models.")
         {
-            model, prompt, promptIds, chat, system, thinking, maxNew, blockLength, steps, strategy, threshold, ebThreshold,
-            temperature, topK, topP, seed, stopIds, ignoreEos, trace, json, engine,
+            model, prompt, promptIds, chat, system, thinking, trace, json, engine,
         };
+        flags.AddTo(command);
         command.Validators.Add(r =>
         {
             bool hasText = r.GetResult(prompt) is not null, hasIds = r.GetResult(promptIds) is not null;
@@ -60,24 +40,7 @@ internal static class GenerateCommand
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
             using var loaded = LoadedModel.Open(parse.GetValue(model)!, parse.GetValue(engine));
-            var generation = loaded.GenerationConfig;
-            bool greedyByDefault = generation.DoSample == false;
-            var options = new GenerationOptions
-            {
-                MaxNewTokens = parse.GetValue(maxNew),
-                BlockLength = parse.GetValue(blockLength),
-                DenoisingSteps = parse.GetValue(steps),
-                Strategy = parse.GetValue(strategy)!,
-                ConfidenceThreshold = parse.GetValue(threshold) ?? 0.9,
-                EbThreshold = parse.GetValue(ebThreshold) ?? 0.35,
-                Temperature = parse.GetValue(temperature) ?? (greedyByDefault ? 0 : generation.Temperature ?? 1.0),
-                TopK = parse.GetValue(topK) ?? generation.TopK ?? 0,
-                TopP = parse.GetValue(topP) ?? generation.TopP ?? 1.0,
-                Seed = parse.GetValue(seed),
-                StopTokenIds = parse.GetValue(stopIds) ?? [],
-                IgnoreEos = parse.GetValue(ignoreEos),
-                RecordTrace = parse.GetValue(trace),
-            };
+            var options = flags.Read(parse, loaded.GenerationConfig) with { RecordTrace = parse.GetValue(trace) };
             int[] ids = parse.GetResult(promptIds) is not null
                 ? parse.GetValue(promptIds)!
                 : loaded.EncodePrompt(parse.GetValue(prompt)!, parse.GetValue(chat), parse.GetValue(system), parse.GetValue(thinking));
@@ -90,7 +53,8 @@ internal static class GenerateCommand
             bool asJson = parse.GetValue(json);
             var decoder = loaded.Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
             GenerationResult? result = null;
-            foreach (var chunk in StreamWithFlagNames(loaded.Generator, ids, options, cancellation))
+            GenerationFlags.Validate(options, loaded.Config);
+            foreach (var chunk in loaded.Generator.Stream(ids, options, cancellation))
             {
                 if (!asJson)
                 {
@@ -117,33 +81,6 @@ internal static class GenerateCommand
             return Task.FromResult(0);
         });
         return command;
-    }
-
-    /// <summary>The library names options by their official knob names; on the command line they are flags.</summary>
-    private static readonly (string Knob, string Flag)[] FlagNames =
-    [
-        ("MaxNewTokens (max_new_tokens)", "--max-new-tokens"), ("BlockLength (block_length)", "--block-length"),
-        ("DenoisingSteps (denoising_steps)", "--steps"), ("Strategy (remasking_strategy)", "--strategy"),
-        ("ConfidenceThreshold (confidence_threshold)", "--threshold"), ("EbThreshold (eb_threshold)", "--eb-threshold"),
-        ("Temperature (temperature)", "--temperature"), ("TopK (top_k)", "--top-k"), ("TopP (top_p)", "--top-p"),
-        ("StopTokenIds (stop_token_ids)", "--stop-token-ids"),
-    ];
-
-    private static IEnumerable<GeneratedChunk> StreamWithFlagNames(Generator generator, int[] ids, GenerationOptions options, CancellationToken cancellation)
-    {
-        IEnumerable<GeneratedChunk> chunks;
-        try
-        {
-            // Options are validated when the stream is created, before any forward.
-            chunks = generator.Stream(ids, options, cancellation);
-        }
-        catch (ArgumentException e)
-        {
-            string message = e.Message;
-            foreach (var (knob, flag) in FlagNames) message = message.Replace(knob, flag, StringComparison.Ordinal);
-            throw new ArgumentException(message, e);
-        }
-        return chunks;
     }
 
     private static void WriteTrace(GenerationResult result, TextWriter error)

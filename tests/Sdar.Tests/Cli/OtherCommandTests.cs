@@ -122,3 +122,80 @@ public class OtherCommandTests
         }
     }
 }
+
+public class EvalCommandTests
+{
+    private static string WriteData(string contents)
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"sdar-eval-{Guid.NewGuid():N}.jsonl");
+        File.WriteAllText(file, contents);
+        return file;
+    }
+
+    [Fact]
+    public void Eval_reports_accuracy_and_tokens_per_forward_as_json()
+    {
+        string file = WriteData("""
+            {"question": "What is 2 + 3?", "answer": "2 + 3 = 5.\n#### 5"}
+            {"question": "What is 4 * 4?", "answer": "4 * 4 = 16.\n#### 16"}
+            {"question": "How many minutes are in 2 hours?", "answer": "2 * 60 = 120.\n#### 120"}
+            """);
+        string predictions = file + ".predictions.jsonl";
+        try
+        {
+            var (code, output, error) = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--data", file, "-n", "12",
+                "--batch-size", "2", "--predictions", predictions, "--json");
+            Assert.True(code == 0, error);
+            var json = System.Text.Json.JsonDocument.Parse(output).RootElement;
+            Assert.Equal(3, json.GetProperty("count").GetInt32());
+            Assert.InRange(json.GetProperty("accuracy").GetDouble(), 0, 1);
+            Assert.True(json.GetProperty("tokens_per_forward").GetDouble() > 0);
+            Assert.Equal(3, File.ReadAllLines(predictions).Length);
+        }
+        finally
+        {
+            File.Delete(file);
+            File.Delete(predictions);
+        }
+    }
+
+    [Fact]
+    public void Eval_batches_decode_exactly_as_single_questions()
+    {
+        string file = WriteData("""
+            {"question": "What is 2 + 3?", "answer": "#### 5"}
+            {"question": "What is 14 - 4?", "answer": "#### 10"}
+            {"question": "Sort 3, 1, 2.", "answer": "#### 123"}
+            """);
+        try
+        {
+            var one = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--data", file, "-n", "16", "--batch-size", "1", "--json");
+            var three = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--data", file, "-n", "16", "--batch-size", "3", "--json");
+            var a = System.Text.Json.JsonDocument.Parse(one.Output).RootElement;
+            var b = System.Text.Json.JsonDocument.Parse(three.Output).RootElement;
+            Assert.Equal(a.GetProperty("nfe_total").GetInt64(), b.GetProperty("nfe_total").GetInt64());
+            Assert.Equal(a.GetProperty("generated_tokens").GetInt64(), b.GetProperty("generated_tokens").GetInt64());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Eval_names_the_bad_line_of_a_data_file()
+    {
+        string file = WriteData("{\"question\": \"ok\", \"answer\": \"#### 1\"}\n{\"question\": 5}\n");
+        try
+        {
+            var (code, _, error) = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--data", file);
+            Assert.NotEqual(0, code);
+            Assert.Contains(file, error);
+            Assert.Contains("2", error);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Sdar.Model.Kernels;
 
@@ -262,8 +263,15 @@ public static unsafe class MatMul
             float* xr = x + (long)row * k;
             var mask = Vector512.Create(0xFFFF0000u);
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            // The next column tile's rows follow these four in memory: fetch them ahead, so that each 4 KB row
+            // (one page, where hardware prefetchers restart) is already on its way when the tile reaches it.
+            ushort* ahead = w0 + 4L * k;
             for (int i = 0; i < vectorEnd; i += 32)
             {
+                Sse.Prefetch0(ahead + i);
+                Sse.Prefetch0(ahead + k + i);
+                Sse.Prefetch0(ahead + 2 * k + i);
+                Sse.Prefetch0(ahead + 3 * k + i);
                 var xe = Vector512.Load(xr + i);
                 var xo = Vector512.Load(xr + i + 16);
                 var v0 = Vector512.Load((uint*)(w0 + i));
@@ -292,8 +300,13 @@ public static unsafe class MatMul
             Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
             Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
             Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+            ushort* ahead = w0 + 4L * k;   // the next column tile, as in Tile1x4
             for (int i = 0; i < vectorEnd; i += 32)
             {
+                Sse.Prefetch0(ahead + i);
+                Sse.Prefetch0(ahead + k + i);
+                Sse.Prefetch0(ahead + 2 * k + i);
+                Sse.Prefetch0(ahead + 3 * k + i);
                 // The weights are loaded again (from L1) for the odd halves rather than kept in registers:
                 // fewer live vectors keep the JIT from spilling the 16 accumulators.
                 var e0 = (Vector512.Load((uint*)(w0 + i)) << 16).AsSingle();
