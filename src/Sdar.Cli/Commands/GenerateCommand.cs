@@ -11,7 +11,8 @@ internal static class GenerateCommand
 {
     public static Command Create()
     {
-        var model = CliParsing.ModelOption();
+        var model = CliParsing.ModelOption(required: false);
+        model.Description = $"Model folder in HuggingFace layout; default: the bundled models/{BundledModels.DefaultName}.";
         var prompt = new Option<string?>("--prompt", "-p") { Description = "Prompt text (tokenized with the model's tokenizer).", HelpName = "TEXT" };
         var promptIds = CliParsing.IntListOption("--prompt-ids", "Prompt as token ids, comma-separated (instead of --prompt).", "IDS", minimum: 0);
         var chat = new Option<bool>("--chat") { Description = "Wrap the prompt as a user turn with the model's chat template and add the assistant prompt." };
@@ -39,7 +40,7 @@ internal static class GenerateCommand
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            using var loaded = LoadedModel.Open(parse.GetValue(model)!, parse.GetValue(engine));
+            using var loaded = LoadedModel.Open(parse.GetValue(model) ?? BundledModels.Locate(), parse.GetValue(engine));
             var options = flags.Read(parse, loaded.GenerationConfig) with { RecordTrace = parse.GetValue(trace) };
             int[] ids = parse.GetResult(promptIds) is not null
                 ? parse.GetValue(promptIds)!
