@@ -2,9 +2,5 @@ namespace Sdar.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args)
-    {
-        Console.Error.WriteLine("sdar: commands are being built");
-        return args.Length == 0 ? 1 : 1;
-    }
+    public static int Main(string[] args) => SdarCli.Run(args, Console.Out, Console.Error);
 }

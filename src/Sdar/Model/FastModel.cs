@@ -16,6 +16,9 @@ public sealed class FastModel : ILanguageModel
     private readonly float[][] _inputNorms, _postNorms, _qNorms, _kNorms;
     private readonly float[] _finalNorm;
 
+    /// <summary>From this many queries per KV head on, P V runs as a tiled matmul (transposing V pays off).</summary>
+    private const int WeightedValuesAsMatMulFrom = 8;
+
     public FastModel(ModelWeights weights)
     {
         _w = weights;
@@ -75,9 +78,7 @@ public sealed class FastModel : ILanguageModel
         {
             var layer = _w.Layers[l];
             for (int r = 0; r < R; r++) VectorMath.RmsNorm(h.AsSpan(r * H, H), _inputNorms[l], normed.AsSpan(r * H, H), eps);
-            MatMul.Compute(layer.QProj, normed, R, q);
-            MatMul.Compute(layer.KProj, normed, R, k);
-            MatMul.Compute(layer.VProj, normed, R, v);
+            MatMul.Compute(normed, R, (layer.QProj, q), (layer.KProj, k), (layer.VProj, v));
 
             for (int s = 0; s < batch.Count; s++)
             {
@@ -190,16 +191,51 @@ public sealed class FastModel : ILanguageModel
             MatMul.ComputeF32(keys, keyCount, queryRows.AsSpan(0, queries * hd), queries, hd, scores.AsSpan(0, queries * keyCount));
 
             float scale = 1f / MathF.Sqrt(hd);
-            for (int g = 0; g < group; g++)
-                for (int t = 0; t < T; t++)
+            for (int i = 0; i < queries; i++)
+            {
+                int t = i % T;
+                int visible = Math.Min(keyCount, Masks.LastVisibleKey(attention, blockLength, start + t) + 1);
+                var row = scores.AsSpan(i * keyCount, keyCount);
+                VectorMath.ScaledSoftmax(row[..visible], scale);
+                row[visible..].Clear();   // keys a query may not see weigh nothing
+            }
+
+            if (queries < WeightedValuesAsMatMulFrom)
+            {
+                // Few queries (decoding one token): accumulate weighted value rows directly.
+                for (int i = 0; i < queries; i++)
                 {
-                    int visible = Math.Min(keyCount, Masks.LastVisibleKey(attention, blockLength, start + t) + 1);
-                    var row = scores.AsSpan((g * T + t) * keyCount, visible);
-                    VectorMath.ScaledSoftmax(row, scale);
+                    int g = i / T, t = i % T;
+                    var row = scores.AsSpan(i * keyCount, keyCount);
                     var output = attnOut.AsSpan((firstRow + t) * qWidth + (kvHead * group + g) * hd, hd);
                     output.Clear();
-                    for (int j = 0; j < visible; j++) VectorMath.Axpy(row[j], values.Slice(j * hd, hd), output);
+                    for (int j = 0; j < keyCount; j++)
+                        if (row[j] != 0) VectorMath.Axpy(row[j], values.Slice(j * hd, hd), output);
                 }
+            }
+            else
+            {
+                // Many queries (a block, a prefill): out = P V as a matmul against V transposed, (hd, keys).
+                var transposed = ArrayPool<float>.Shared.Rent(hd * keyCount);
+                var weighted = ArrayPool<float>.Shared.Rent(queries * hd);
+                try
+                {
+                    for (int j = 0; j < keyCount; j++)
+                        for (int d = 0; d < hd; d++) transposed[d * keyCount + j] = values[j * hd + d];
+                    MatMul.ComputeF32(transposed.AsSpan(0, hd * keyCount), hd, scores.AsSpan(0, queries * keyCount), queries, keyCount,
+                        weighted.AsSpan(0, queries * hd));
+                    for (int i = 0; i < queries; i++)
+                    {
+                        int g = i / T, t = i % T;
+                        weighted.AsSpan(i * hd, hd).CopyTo(attnOut.AsSpan((firstRow + t) * qWidth + (kvHead * group + g) * hd, hd));
+                    }
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(transposed);
+                    ArrayPool<float>.Shared.Return(weighted);
+                }
+            }
         }
         finally
         {
@@ -224,8 +260,7 @@ public sealed class FastModel : ILanguageModel
         int inter = mlp.GateProj.Rows;
         var gate = new float[rows * inter];
         var up = new float[rows * inter];
-        MatMul.Compute(mlp.GateProj, x, rows, gate);
-        MatMul.Compute(mlp.UpProj, x, rows, up);
+        MatMul.Compute(x, rows, (mlp.GateProj, gate), (mlp.UpProj, up));
         VectorMath.SwiGlu(gate, up);
         MatMul.Compute(mlp.DownProj, gate, rows, output);
     }

@@ -16,7 +16,7 @@ internal static class Filters
 
     private static readonly Dictionary<string, Filter> Table = new()
     {
-        ["abs"] = (v, a) => { a.Expect(); return v switch { long l => Math.Abs(l), double d => Math.Abs(d), bool b => b ? 1L : 0L, _ => throw Bad(a, v, "a number") }; },
+        ["abs"] = (v, a) => { a.Expect(); return v switch { long l => (object)Math.Abs(l), double d => Math.Abs(d), bool b => b ? 1L : 0L, _ => throw Bad(a, v, "a number") }; },
         ["capitalize"] = (v, a) => { a.Expect(); string s = PyFormat.Str(v); return s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant(); },
         ["count"] = Length,
         ["default"] = Default,
@@ -55,8 +55,6 @@ internal static class Filters
         ["upper"] = (v, a) => { a.Expect(); return PyFormat.Str(v).ToUpperInvariant(); },
         ["wordcount"] = (v, a) => { a.Expect(); return (long)PyFormat.Str(v).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length; },
     };
-
-    public static bool IsKnown(string name) => Table.ContainsKey(name);
 
     public static object? Apply(string name, object? value, CallArgs args) =>
         Table.TryGetValue(name, out Filter? f) ? f(value, args) : throw new TemplateException($"unknown filter '{name}'", args.Line);

@@ -28,6 +28,10 @@ internal sealed partial class Interpreter
     private enum Flow { Normal, Break, Continue }
 
     private readonly Frame _root;
+    private int _callDepth;
+
+    /// <summary>Macro calls nested deeper than this fail cleanly instead of overflowing the stack.</summary>
+    private const int MaxCallDepth = 100;
 
     public Interpreter(IReadOnlyDictionary<string, object?> variables)
     {
@@ -176,7 +180,10 @@ internal sealed partial class Interpreter
             frame.Set("varargs", new JinjaTuple(extraPositional));
             frame.Set("kwargs", extraKeywords);
             if (args.Keywords.TryGetValue("caller", out object? caller)) frame.Set("caller", caller);
-            return interpreter.RenderToString(body, frame);
+            if (++interpreter._callDepth > MaxCallDepth)
+                throw new TemplateException($"macro '{name}': calls nested more than {MaxCallDepth} deep (runaway recursion?)", args.Line);
+            try { return interpreter.RenderToString(body, frame); }
+            finally { interpreter._callDepth--; }
         }
 
         public override string ToString() => $"macro {name}";

@@ -9,7 +9,6 @@ internal enum TokenKind { Text, BlockBegin, BlockEnd, VariableBegin, VariableEnd
 internal readonly record struct Token(TokenKind Kind, object Value, int Line)
 {
     public string Text => Value as string ?? Convert.ToString(Value, CultureInfo.InvariantCulture) ?? "";
-    public bool Is(TokenKind kind, string text) => Kind == kind && Text == text;
     public bool IsName(string name) => Kind == TokenKind.Name && (string)Value == name;
     public bool IsOperator(string op) => Kind == TokenKind.Operator && (string)Value == op;
 
@@ -71,7 +70,7 @@ internal sealed class Lexer
             _pos = tag + 2 + (modifier is '-' or '+' ? 1 : 0);
 
             if (kind == '#') stripNextText = SkipComment();
-            else if (kind == '%' && TryRaw(tag, out bool rawStrip)) stripNextText = rawStrip;
+            else if (kind == '%' && TryRaw(out bool rawStrip)) stripNextText = rawStrip;
             else stripNextText = LexTag(kind == '%');
         }
         _tokens.Add(new Token(TokenKind.Eof, "", _line));
@@ -128,7 +127,7 @@ internal sealed class Lexer
     }
 
     /// <summary>{% raw %}...{% endraw %}: the body is text. As in Jinja2, no trim_blocks after the opening tag.</summary>
-    private bool TryRaw(int tagStart, out bool stripAfter)
+    private bool TryRaw(out bool stripAfter)
     {
         stripAfter = false;
         int p = SkipSpaces(_pos);

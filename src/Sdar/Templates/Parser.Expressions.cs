@@ -50,22 +50,20 @@ internal sealed partial class Parser
     private Expr ParseOr()
     {
         Expr left = ParseAnd();
-        while (Current.IsName("or")) left = new OrExpr(left, ParseAndAfter(), left.Line);
+        while (SkipName("or")) left = new OrExpr(left, ParseAnd(), left.Line);
         return left;
     }
-
-    private Expr ParseAndAfter() { Advance(); return ParseAnd(); }
 
     private Expr ParseAnd()
     {
         Expr left = ParseNot();
-        while (Current.IsName("and")) { Advance(); left = new AndExpr(left, ParseNot(), left.Line); }
+        while (SkipName("and")) left = new AndExpr(left, ParseNot(), left.Line);
         return left;
     }
 
     private Expr ParseNot()
     {
-        if (Current.IsName("not")) { int line = Advance().Line; return new NotExpr(ParseNot(), line); }
+        if (Current.IsName("not")) { int line = Advance().Line; return new NotExpr(Nested(ParseNot), line); }
         return ParseCompare();
     }
 
@@ -112,7 +110,9 @@ internal sealed partial class Parser
         return left;
     }
 
-    private Expr ParseUnary(bool withFilter = true)
+    private Expr ParseUnary(bool withFilter = true) => Nested(() => ParseUnaryCore(withFilter));
+
+    private Expr ParseUnaryCore(bool withFilter)
     {
         Token t = Current;
         Expr node;

@@ -11,6 +11,10 @@ internal sealed partial class Parser
     private int _index;
     private readonly Stack<(string Name, int Line)> _openBlocks = new();
     private int _loopDepth;
+    private int _nesting;
+
+    /// <summary>Deeper nesting than this is refused, so a hostile template cannot overflow the stack.</summary>
+    private const int MaxNesting = 100;
 
     private Parser(List<Token> tokens) => _tokens = tokens;
 
@@ -100,7 +104,17 @@ internal sealed partial class Parser
 
     private static string Quoted(string[] names) => string.Join(" or ", names.Select(n => $"'{n}'"));
 
-    private Stmt ParseStatement()
+    /// <summary>Runs one level of recursive parsing, refusing templates nested deeper than <see cref="MaxNesting"/>.</summary>
+    private T Nested<T>(Func<T> parse)
+    {
+        if (++_nesting > MaxNesting) throw Error($"the template nests more than {MaxNesting} levels deep", Current);
+        try { return parse(); }
+        finally { _nesting--; }
+    }
+
+    private Stmt ParseStatement() => Nested(ParseStatementCore);
+
+    private Stmt ParseStatementCore()
     {
         Token t = Current;
         if (t.Kind != TokenKind.Name) throw Unexpected("a statement name after '{%'");

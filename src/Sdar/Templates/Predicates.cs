@@ -24,7 +24,9 @@ internal static class Predicates
         ["callable"] = (v, _, _) => v is ICallable,
         ["odd"] = (v, _, line) => Integer(v, "odd", line) % 2 != 0,
         ["even"] = (v, _, line) => Integer(v, "even", line) % 2 == 0,
-        ["divisibleby"] = (v, a, line) => Integer(v, "divisibleby", line) % Integer(Arg(a, "divisibleby", line), "divisibleby", line) == 0,
+        ["divisibleby"] = (v, a, line) => Integer(Arg(a, "divisibleby", line), "divisibleby", line) is long d && d != 0
+            ? Integer(v, "divisibleby", line) % d == 0
+            : throw new TemplateException("test 'divisibleby' needs a non-zero divisor", line),
         ["lower"] = (v, _, _) => v is string s && s.Any(char.IsLetter) && !s.Any(char.IsUpper),
         ["upper"] = (v, _, _) => v is string s && s.Any(char.IsLetter) && !s.Any(char.IsLower),
         ["sameas"] = (v, a, line) => SameAs(v, Arg(a, "sameas", line)),
@@ -43,8 +45,6 @@ internal static class Predicates
         ["equalto"] = "eq", ["=="] = "eq", ["!="] = "ne", ["lessthan"] = "lt", ["<"] = "lt", ["<="] = "le",
         ["greaterthan"] = "gt", [">"] = "gt", [">="] = "ge",
     };
-
-    public static bool IsKnown(string name) => Table.ContainsKey(Aliases.GetValueOrDefault(name, name));
 
     public static bool Apply(string name, object? value, IReadOnlyList<object?> args, int line)
     {

@@ -109,15 +109,21 @@ internal static class PyOps
             case "+" when a is IReadOnlyList<object?> la && b is IReadOnlyList<object?> lb && a is JinjaTuple == b is JinjaTuple:
                 var joined = la.Concat(lb).ToList();
                 return a is JinjaTuple ? new JinjaTuple(joined) : joined;
-            case "*" when a is string or IReadOnlyList<object?> && b is long or bool: return Repeat(a!, ToLong(b!));
-            case "*" when b is string or IReadOnlyList<object?> && a is long or bool: return Repeat(b!, ToLong(a!));
+            case "*" when a is string or IReadOnlyList<object?> && b is long or bool: return Repeat(a!, ToLong(b!), line);
+            case "*" when b is string or IReadOnlyList<object?> && a is long or bool: return Repeat(b!, ToLong(a!), line);
         }
         if (op == "%" && a is string) throw new TemplateException("'%' string formatting is not supported; use '~' or the format filter", line);
         throw new TemplateException($"unsupported operand types for {op}: {TypeName(a)} and {TypeName(b)}", line);
     }
 
-    private static object Repeat(object seq, long times)
+    /// <summary>Results of '*' repetition larger than this are refused rather than exhausting memory.</summary>
+    private const long MaxRepeatItems = 10_000_000;
+
+    private static object Repeat(object seq, long times, int line)
     {
+        long unit = seq is string str ? str.Length : ((IReadOnlyList<object?>)seq).Count;
+        if (unit > 0 && times > MaxRepeatItems / unit)
+            throw new TemplateException($"'*' would repeat {unit} items {times} times; the limit is {MaxRepeatItems} items", line);
         if (seq is string s)
         {
             var sb = new StringBuilder();

@@ -11,8 +11,6 @@ namespace Sdar.Templates;
 /// </summary>
 internal sealed class Undefined(string name)
 {
-    public static readonly Undefined Anonymous = new("value");
-
     /// <summary>What was undefined, for error messages: "'foo' is undefined".</summary>
     public string Name { get; } = name;
 
@@ -22,7 +20,6 @@ internal sealed class Undefined(string name)
 /// <summary>A tuple: like a list, but renders as (a, b) and compares equal only to tuples.</summary>
 internal sealed class JinjaTuple(IReadOnlyList<object?> items) : IReadOnlyList<object?>
 {
-    public static readonly JinjaTuple Empty = new([]);
     private readonly IReadOnlyList<object?> _items = items;
 
     public object? this[int index] => _items[index];
@@ -101,8 +98,6 @@ internal sealed class CallArgs(string callee, IReadOnlyList<object?> positional,
         if (index < Positional.Count) return Positional[index];
         return Keywords.TryGetValue(name, out object? v) ? v : fallback;
     }
-
-    public bool Has(int index, string name) => index < Positional.Count || Keywords.ContainsKey(name);
 
     /// <summary>Rejects more positional arguments than <paramref name="names"/> or keywords not among them.</summary>
     public CallArgs Expect(params string[] names)

@@ -8,6 +8,9 @@ namespace Sdar.Tokenization;
 /// </summary>
 internal sealed class JsonFields(string filePath)
 {
+    /// <summary>Token ids index arrays, so an absurd id in a broken file must not allocate gigabytes.</summary>
+    public const int MaxTokenId = (1 << 24) - 1;
+
     public string FilePath { get; } = filePath;
 
     public static JsonDocument ParseFile(string filePath, string what)
@@ -26,7 +29,7 @@ internal sealed class JsonFields(string filePath)
     }
 
     public CheckpointException Error(string field, string expected, JsonElement? found = null) =>
-        new($"In '{FilePath}', field '{field}' {expected}{(found is { } f ? $" (found {Describe(f)})" : "")}.");
+        new($"In '{FilePath}', field '{field}' {expected}{(found is { } f ? $"; found {Describe(f)}" : "")}.");
 
     public static string Describe(JsonElement e) => e.ValueKind switch
     {
@@ -61,8 +64,8 @@ internal sealed class JsonFields(string filePath)
     public int RequiredInt(JsonElement obj, string name, string path)
     {
         JsonElement v = Required(obj, name, path, JsonValueKind.Number);
-        if (!v.TryGetInt32(out int i) || i < 0)
-            throw Error(path, "must be a non-negative integer", v);
+        if (!v.TryGetInt32(out int i) || i < 0 || i > MaxTokenId)
+            throw Error(path, $"must be an integer id from 0 to {MaxTokenId}", v);
         return i;
     }
 

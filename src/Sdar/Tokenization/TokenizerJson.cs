@@ -78,8 +78,8 @@ internal static class TokenizerJson
         var entries = new List<KeyValuePair<string, int>>();
         foreach (JsonProperty p in vocab.EnumerateObject())
         {
-            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out int id) || id < 0)
-                throw f.Error($"model.vocab[\"{p.Name}\"]", "must be a non-negative integer id", p.Value);
+            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out int id) || id < 0 || id > JsonFields.MaxTokenId)
+                throw f.Error($"model.vocab[\"{p.Name}\"]", $"must be an integer id from 0 to {JsonFields.MaxTokenId}", p.Value);
             entries.Add(new(p.Name, id));
         }
         if (entries.Count == 0)

@@ -21,7 +21,18 @@ public sealed class AddedTokenRulesTests : IDisposable
     [Fact]
     public void Merge_rank_decides_between_competing_pairs()
     {
-        // With "l l" ranked before "he ll" is possible, "hello" still ends as one token; without merges, bytes.
+        JsonObject vocab = _t.Model["vocab"]!.AsObject();
+        vocab["ab"] = 300;
+        vocab["bc"] = 301;
+        _t.Model["merges"] = new JsonArray("a b", "b c");
+        Assert.Equal([300, _t.IdOf("c")], _t.Load().Encode("abc"));
+        _t.Model["merges"] = new JsonArray("b c", "a b");
+        Assert.Equal([_t.IdOf("a"), 301], _t.Load().Encode("abc"));
+    }
+
+    [Fact]
+    public void Without_merges_text_stays_in_single_bytes()
+    {
         _t.Model["merges"] = new JsonArray();
         Assert.Equal("hello".Select(c => _t.IdOf(c.ToString())), _t.Load().Encode("hello"));
     }

@@ -94,7 +94,14 @@ public sealed class TokenizerErrorTests : IDisposable
     public void A_vocab_id_that_is_not_an_integer_is_named()
     {
         _t.Model["vocab"]!["hello"] = "seven";
-        Assert.Contains("'model.vocab[\"hello\"]' must be a non-negative integer id", LoadFails().Message);
+        Assert.Contains("'model.vocab[\"hello\"]' must be an integer id", LoadFails().Message);
+    }
+
+    [Fact]
+    public void An_absurd_added_token_id_is_refused()
+    {
+        _t.AddToken(int.MaxValue, "<x>");
+        Assert.Contains("'added_tokens[0].id' must be an integer id from 0 to", LoadFails().Message);
     }
 
     [Fact]

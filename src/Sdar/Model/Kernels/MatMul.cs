@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Sdar.Model.Kernels;
 
@@ -26,36 +27,88 @@ public static unsafe class MatMul
     private const int TileRows = 4, TileCols = 4;
 
     /// <summary>y (rows, N) = x (rows, K) times w (N, K) transposed.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Compute(WeightTensor w, ReadOnlySpan<float> x, int rows, Span<float> y)
     {
-        int n = w.Rows, k = w.Columns;
-        if (x.Length < rows * k || y.Length < rows * n) throw new ArgumentException("matmul buffers too small");
-        if (rows == 0) return;
-        fixed (float* xPtr = x)
         fixed (float* yPtr = y)
         {
-            switch (w.DType)
+            if (y.Length < (long)rows * w.Rows) throw new ArgumentException("matmul output buffer too small");
+            ComputeShared(x, rows, [(w, (IntPtr)yPtr)]);
+        }
+    }
+
+    /// <summary>
+    /// Several products of the same input (q/k/v, or gate/up): the input is packed once and all outputs' column
+    /// chunks go to the workers in one parallel dispatch, which halves the synchronisation of a T=1 forward.
+    /// </summary>
+    public static void Compute(ReadOnlySpan<float> x, int rows, params ReadOnlySpan<(WeightTensor W, float[] Y)> products)
+    {
+        var pinned = new System.Runtime.InteropServices.GCHandle[products.Length];
+        var targets = new (WeightTensor, IntPtr)[products.Length];
+        try
+        {
+            for (int i = 0; i < products.Length; i++)
+            {
+                if (products[i].Y.LongLength < (long)rows * products[i].W.Rows) throw new ArgumentException("matmul output buffer too small");
+                pinned[i] = System.Runtime.InteropServices.GCHandle.Alloc(products[i].Y, System.Runtime.InteropServices.GCHandleType.Pinned);
+                targets[i] = (products[i].W, pinned[i].AddrOfPinnedObject());
+            }
+            ComputeShared(x, rows, targets);
+        }
+        finally
+        {
+            foreach (var handle in pinned) if (handle.IsAllocated) handle.Free();
+        }
+    }
+
+    private static void ComputeShared(ReadOnlySpan<float> x, int rows, ReadOnlySpan<(WeightTensor W, IntPtr Y)> products)
+    {
+        if (rows == 0 || products.Length == 0) return;
+        int k = products[0].W.Columns;
+        var dtype = products[0].W.DType;
+        foreach (var (w, _) in products)
+            if (w.Columns != k || w.DType != dtype)
+            {
+                // Mixed shapes or precisions: one product at a time.
+                foreach (var product in products) ComputeShared(x, rows, [product]);
+                return;
+            }
+        if (x.Length < (long)rows * k) throw new ArgumentException("matmul input buffer too small");
+        fixed (float* xPtr = x)
+        {
+            switch (dtype)
             {
                 case DType.BF16:
                 {
                     int chunk = UseVector512 ? 32 : 16;
-                    var packed = new float[rows * k];
+                    var packed = GC.AllocateUninitializedArray<float>(rows * k);
                     fixed (float* packedPtr = packed)
                     {
                         PackEvenOdd(xPtr, packedPtr, rows, k, chunk);
-                        Run(new Bf16Job((ushort*)w.Data, packedPtr, yPtr, rows, n, k, UseVector512));
+                        var jobs = new Bf16Job[products.Length];
+                        for (int i = 0; i < jobs.Length; i++)
+                            jobs[i] = new Bf16Job((ushort*)products[i].W.Data, packedPtr, (float*)products[i].Y, rows, products[i].W.Rows, k, UseVector512);
+                        Run(jobs);
                     }
                     break;
                 }
                 case DType.F32:
-                    Run(new F32Job((float*)w.Data, xPtr, yPtr, rows, n, k, UseVector512));
+                {
+                    var jobs = new F32Job[products.Length];
+                    for (int i = 0; i < jobs.Length; i++)
+                        jobs[i] = new F32Job((float*)products[i].W.Data, xPtr, (float*)products[i].Y, rows, products[i].W.Rows, k, UseVector512);
+                    Run(jobs);
                     break;
+                }
                 case DType.F16:
-                    Run(new F16Job((Half*)w.Data, xPtr, yPtr, rows, n, k, UseVector512));
+                {
+                    var jobs = new F16Job[products.Length];
+                    for (int i = 0; i < jobs.Length; i++)
+                        jobs[i] = new F16Job((Half*)products[i].W.Data, xPtr, (float*)products[i].Y, rows, products[i].W.Rows, k, UseVector512);
+                    Run(jobs);
                     break;
+                }
                 default:
-                    throw new NotSupportedException($"matmul over {w.DType} weights");
+                    throw new NotSupportedException($"matmul over {dtype} weights");
             }
         }
     }
@@ -71,8 +124,7 @@ public static unsafe class MatMul
         fixed (float* xPtr = x)
         fixed (float* yPtr = y)
         {
-            var job = new F32Job(wPtr, xPtr, yPtr, rows, n, k, UseVector512);
-            job.Columns(0, n);
+            new F32Job(wPtr, xPtr, yPtr, rows, n, k, UseVector512).Columns(0, n);
         }
     }
 
@@ -83,22 +135,34 @@ public static unsafe class MatMul
         void Columns(int start, int end);
     }
 
-    private static void Run<TJob>(TJob job) where TJob : struct, IJob
+    /// <summary>
+    /// Splits every job's output columns into chunks (multiples of the column tile), enough to balance the workers,
+    /// and runs all chunks of all jobs in one parallel loop.
+    /// </summary>
+    private static void Run<TJob>(TJob[] jobs) where TJob : struct, IJob
     {
-        int n = job.N;
-        // Enough chunks to balance the workers, each a multiple of the column tile.
-        int chunks = Math.Min(Threads * 8, (n + TileCols - 1) / TileCols);
-        if (Threads <= 1 || chunks <= 1 || (long)n * job.Rows < 4096)
+        long work = 0;
+        int totalColumns = 0;
+        foreach (var job in jobs)
         {
-            job.Columns(0, n);
+            work += (long)job.N * job.Rows;
+            totalColumns += job.N;
+        }
+        if (Threads <= 1 || work < 4096)
+        {
+            foreach (var job in jobs) job.Columns(0, job.N);
             return;
         }
-        int perChunk = ((n + chunks - 1) / chunks + TileCols - 1) / TileCols * TileCols;
-        chunks = (n + perChunk - 1) / perChunk;
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Threads }, c =>
+        int targetChunks = Threads * 8;
+        int perChunk = Math.Max(TileCols, (totalColumns + targetChunks - 1) / targetChunks / TileCols * TileCols);
+        var chunks = new List<(int Job, int Start, int End)>();
+        for (int j = 0; j < jobs.Length; j++)
+            for (int start = 0; start < jobs[j].N; start += perChunk)
+                chunks.Add((j, start, Math.Min(jobs[j].N, start + perChunk)));
+        Parallel.For(0, chunks.Count, new ParallelOptions { MaxDegreeOfParallelism = Threads }, c =>
         {
-            int start = c * perChunk;
-            job.Columns(start, Math.Min(n, start + perChunk));
+            var (job, start, end) = chunks[c];
+            jobs[job].Columns(start, end);
         });
     }
 
@@ -199,8 +263,15 @@ public static unsafe class MatMul
             float* xr = x + (long)row * k;
             var mask = Vector512.Create(0xFFFF0000u);
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            // The next column tile's rows follow these four in memory: fetch them ahead, so that each 4 KB row
+            // (one page, where hardware prefetchers restart) is already on its way when the tile reaches it.
+            ushort* ahead = w0 + 4L * k;
             for (int i = 0; i < vectorEnd; i += 32)
             {
+                Sse.Prefetch0(ahead + i);
+                Sse.Prefetch0(ahead + k + i);
+                Sse.Prefetch0(ahead + 2 * k + i);
+                Sse.Prefetch0(ahead + 3 * k + i);
                 var xe = Vector512.Load(xr + i);
                 var xo = Vector512.Load(xr + i + 16);
                 var v0 = Vector512.Load((uint*)(w0 + i));
@@ -216,11 +287,7 @@ public static unsafe class MatMul
                 a2 = Vector512.FusedMultiplyAdd((v2 & mask).AsSingle(), xo, a2);
                 a3 = Vector512.FusedMultiplyAdd((v3 & mask).AsSingle(), xo, a3);
             }
-            float* yr = y + (long)row * n + col;
-            yr[0] = Vector512.Sum(a0) + Tail(col, row, vectorEnd);
-            yr[1] = Vector512.Sum(a1) + Tail(col + 1, row, vectorEnd);
-            yr[2] = Vector512.Sum(a2) + Tail(col + 2, row, vectorEnd);
-            yr[3] = Vector512.Sum(a3) + Tail(col + 3, row, vectorEnd);
+            Store(row, col, vectorEnd, Vector512.Sum(a0), Vector512.Sum(a1), Vector512.Sum(a2), Vector512.Sum(a3));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -233,14 +300,19 @@ public static unsafe class MatMul
             Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
             Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
             Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+            ushort* ahead = w0 + 4L * k;   // the next column tile, as in Tile1x4
             for (int i = 0; i < vectorEnd; i += 32)
             {
-                var v0 = Vector512.Load((uint*)(w0 + i));
-                var v1 = Vector512.Load((uint*)(w1 + i));
-                var v2 = Vector512.Load((uint*)(w2 + i));
-                var v3 = Vector512.Load((uint*)(w3 + i));
-                var e0 = (v0 << 16).AsSingle(); var e1 = (v1 << 16).AsSingle();
-                var e2 = (v2 << 16).AsSingle(); var e3 = (v3 << 16).AsSingle();
+                Sse.Prefetch0(ahead + i);
+                Sse.Prefetch0(ahead + k + i);
+                Sse.Prefetch0(ahead + 2 * k + i);
+                Sse.Prefetch0(ahead + 3 * k + i);
+                // The weights are loaded again (from L1) for the odd halves rather than kept in registers:
+                // fewer live vectors keep the JIT from spilling the 16 accumulators.
+                var e0 = (Vector512.Load((uint*)(w0 + i)) << 16).AsSingle();
+                var e1 = (Vector512.Load((uint*)(w1 + i)) << 16).AsSingle();
+                var e2 = (Vector512.Load((uint*)(w2 + i)) << 16).AsSingle();
+                var e3 = (Vector512.Load((uint*)(w3 + i)) << 16).AsSingle();
                 var xe = Vector512.Load(x0 + i);
                 a00 = Vector512.FusedMultiplyAdd(e0, xe, a00); a01 = Vector512.FusedMultiplyAdd(e1, xe, a01);
                 a02 = Vector512.FusedMultiplyAdd(e2, xe, a02); a03 = Vector512.FusedMultiplyAdd(e3, xe, a03);
@@ -253,8 +325,10 @@ public static unsafe class MatMul
                 xe = Vector512.Load(x3 + i);
                 a30 = Vector512.FusedMultiplyAdd(e0, xe, a30); a31 = Vector512.FusedMultiplyAdd(e1, xe, a31);
                 a32 = Vector512.FusedMultiplyAdd(e2, xe, a32); a33 = Vector512.FusedMultiplyAdd(e3, xe, a33);
-                e0 = (v0 & mask).AsSingle(); e1 = (v1 & mask).AsSingle();
-                e2 = (v2 & mask).AsSingle(); e3 = (v3 & mask).AsSingle();
+                e0 = (Vector512.Load((uint*)(w0 + i)) & mask).AsSingle();
+                e1 = (Vector512.Load((uint*)(w1 + i)) & mask).AsSingle();
+                e2 = (Vector512.Load((uint*)(w2 + i)) & mask).AsSingle();
+                e3 = (Vector512.Load((uint*)(w3 + i)) & mask).AsSingle();
                 var xo = Vector512.Load(x0 + i + 16);
                 a00 = Vector512.FusedMultiplyAdd(e0, xo, a00); a01 = Vector512.FusedMultiplyAdd(e1, xo, a01);
                 a02 = Vector512.FusedMultiplyAdd(e2, xo, a02); a03 = Vector512.FusedMultiplyAdd(e3, xo, a03);
@@ -268,20 +342,30 @@ public static unsafe class MatMul
                 a30 = Vector512.FusedMultiplyAdd(e0, xo, a30); a31 = Vector512.FusedMultiplyAdd(e1, xo, a31);
                 a32 = Vector512.FusedMultiplyAdd(e2, xo, a32); a33 = Vector512.FusedMultiplyAdd(e3, xo, a33);
             }
-            Store(row, col, vectorEnd, a00, a01, a02, a03);
-            Store(row + 1, col, vectorEnd, a10, a11, a12, a13);
-            Store(row + 2, col, vectorEnd, a20, a21, a22, a23);
-            Store(row + 3, col, vectorEnd, a30, a31, a32, a33);
+            // Lane sums first: no call may happen while the 16 accumulators are live, or the JIT spills them
+            // to the stack on every iteration of the loop above.
+            float s00 = Vector512.Sum(a00), s01 = Vector512.Sum(a01), s02 = Vector512.Sum(a02), s03 = Vector512.Sum(a03);
+            float s10 = Vector512.Sum(a10), s11 = Vector512.Sum(a11), s12 = Vector512.Sum(a12), s13 = Vector512.Sum(a13);
+            float s20 = Vector512.Sum(a20), s21 = Vector512.Sum(a21), s22 = Vector512.Sum(a22), s23 = Vector512.Sum(a23);
+            float s30 = Vector512.Sum(a30), s31 = Vector512.Sum(a31), s32 = Vector512.Sum(a32), s33 = Vector512.Sum(a33);
+            Store(row, col, vectorEnd, s00, s01, s02, s03);
+            Store(row + 1, col, vectorEnd, s10, s11, s12, s13);
+            Store(row + 2, col, vectorEnd, s20, s21, s22, s23);
+            Store(row + 3, col, vectorEnd, s30, s31, s32, s33);
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Store(int row, int col, int vectorEnd, Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
+        private void Store(int row, int col, int vectorEnd, float s0, float s1, float s2, float s3)
         {
             float* yr = y + (long)row * n + col;
-            yr[0] = Vector512.Sum(a0) + Tail(col, row, vectorEnd);
-            yr[1] = Vector512.Sum(a1) + Tail(col + 1, row, vectorEnd);
-            yr[2] = Vector512.Sum(a2) + Tail(col + 2, row, vectorEnd);
-            yr[3] = Vector512.Sum(a3) + Tail(col + 3, row, vectorEnd);
+            if (vectorEnd == k)
+            {
+                yr[0] = s0; yr[1] = s1; yr[2] = s2; yr[3] = s3;
+                return;
+            }
+            yr[0] = s0 + Tail(col, row, vectorEnd);
+            yr[1] = s1 + Tail(col + 1, row, vectorEnd);
+            yr[2] = s2 + Tail(col + 2, row, vectorEnd);
+            yr[3] = s3 + Tail(col + 3, row, vectorEnd);
         }
     }
 
@@ -347,20 +431,30 @@ public static unsafe class MatMul
                 a30 = Vector512.FusedMultiplyAdd(e0, xv, a30); a31 = Vector512.FusedMultiplyAdd(e1, xv, a31);
                 a32 = Vector512.FusedMultiplyAdd(e2, xv, a32); a33 = Vector512.FusedMultiplyAdd(e3, xv, a33);
             }
-            Store(row, col, vectorEnd, a00, a01, a02, a03);
-            Store(row + 1, col, vectorEnd, a10, a11, a12, a13);
-            Store(row + 2, col, vectorEnd, a20, a21, a22, a23);
-            Store(row + 3, col, vectorEnd, a30, a31, a32, a33);
+            // Lane sums first: no call may happen while the 16 accumulators are live, or the JIT spills them
+            // to the stack on every iteration of the loop above.
+            float s00 = Vector512.Sum(a00), s01 = Vector512.Sum(a01), s02 = Vector512.Sum(a02), s03 = Vector512.Sum(a03);
+            float s10 = Vector512.Sum(a10), s11 = Vector512.Sum(a11), s12 = Vector512.Sum(a12), s13 = Vector512.Sum(a13);
+            float s20 = Vector512.Sum(a20), s21 = Vector512.Sum(a21), s22 = Vector512.Sum(a22), s23 = Vector512.Sum(a23);
+            float s30 = Vector512.Sum(a30), s31 = Vector512.Sum(a31), s32 = Vector512.Sum(a32), s33 = Vector512.Sum(a33);
+            Store(row, col, vectorEnd, s00, s01, s02, s03);
+            Store(row + 1, col, vectorEnd, s10, s11, s12, s13);
+            Store(row + 2, col, vectorEnd, s20, s21, s22, s23);
+            Store(row + 3, col, vectorEnd, s30, s31, s32, s33);
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Store(int row, int col, int vectorEnd, Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3)
+        private void Store(int row, int col, int vectorEnd, float s0, float s1, float s2, float s3)
         {
             float* yr = y + (long)row * n + col;
-            yr[0] = Vector512.Sum(a0) + Tail(col, row, vectorEnd);
-            yr[1] = Vector512.Sum(a1) + Tail(col + 1, row, vectorEnd);
-            yr[2] = Vector512.Sum(a2) + Tail(col + 2, row, vectorEnd);
-            yr[3] = Vector512.Sum(a3) + Tail(col + 3, row, vectorEnd);
+            if (vectorEnd == k)
+            {
+                yr[0] = s0; yr[1] = s1; yr[2] = s2; yr[3] = s3;
+                return;
+            }
+            yr[0] = s0 + Tail(col, row, vectorEnd);
+            yr[1] = s1 + Tail(col + 1, row, vectorEnd);
+            yr[2] = s2 + Tail(col + 2, row, vectorEnd);
+            yr[3] = s3 + Tail(col + 3, row, vectorEnd);
         }
     }
 

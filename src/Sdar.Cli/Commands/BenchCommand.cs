@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Sdar.Bench;
+using Sdar.Checkpoints;
+using Sdar.Model;
+using Sdar.Model.Kernels;
+
+namespace Sdar.Cli.Commands;
+
+/// <summary><c>sdar bench</c>: forward latency against this machine's roofline floor, and against the reference.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = CliParsing.ModelOption(required: false);
+        var shape = new Option<string?>("--shape") { Description = $"Benchmark a random BF16 model of a real shape built in memory: {string.Join(", ", ModelShapes.Names)}.", HelpName = "NAME" };
+        shape.AcceptOnlyFromAmong([.. ModelShapes.Names]);
+        var tokens = CliParsing.IntListOption("--tokens", "New tokens per forward (T), comma-separated.", "LIST", minimum: 1, [1, 4, 8, 16, 32, 64]);
+        var cache = CliParsing.IntListOption("--cache", "Cached tokens the forward attends to, comma-separated.", "LIST", minimum: 0, [0, 512, 2048]);
+        var repeats = new Option<int>("--repeats") { Description = "Timed forwards per case (the median is reported).", DefaultValueFactory = _ => 5, HelpName = "N" };
+        repeats.AtLeast(1);
+        var referenceMax = new Option<int>("--reference-max-tokens") { Description = "Also time the plain reference implementation for cases with T <= this (it is slow: seconds per token at 1.7B); 0 = never.", DefaultValueFactory = _ => 4, HelpName = "T" };
+        referenceMax.AtLeast(0);
+        var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores).", HelpName = "N" };
+        threads.AtLeast(1);
+        var json = new Option<bool>("--json") { Description = "Print one JSON object per case: tokens, cache, ms, weight_gb_per_s, gflops, floor_ms, floor_ratio, reference_ms." };
+
+        var command = new Command("bench", "Forward latency for T new tokens against a KV cache, with the ratio to this machine's floor (bandwidth or FMA bound).")
+        {
+            model, shape, tokens, cache, repeats, referenceMax, threads, json,
+        };
+        command.Validators.Add(r =>
+        {
+            if ((r.GetResult(model) is null) == (r.GetResult(shape) is null)) r.AddError("give exactly one of --model DIR or --shape NAME");
+        });
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            int threadCount = parse.GetValue(threads) ?? Environment.ProcessorCount;
+            MatMul.Threads = threadCount;
+            Checkpoint? checkpoint = null;
+            try
+            {
+                ModelWeights weights;
+                string what;
+                if (parse.GetValue(shape) is { } name)
+                {
+                    error.WriteLine($"building a random BF16 {name} model in memory...");
+                    weights = RandomModel.Create(ModelShapes.Get(name), DType.BF16, seed: 1);
+                    what = $"random {name} (BF16)";
+                }
+                else
+                {
+                    checkpoint = Checkpoint.Open(parse.GetValue(model)!);
+                    weights = checkpoint.Weights;
+                    what = checkpoint.Directory;
+                }
+                error.WriteLine($"measuring this machine ({threadCount} threads)...");
+                var limits = MachineLimits.Measure(threadCount);
+                error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"model: {what}, {weights.ParameterCount() / 1e9:F3} B parameters; machine: {limits.BandwidthBytesPerSecond / 1e9:F1} GB/s read bandwidth, {limits.PeakFlopsPerSecond / 1e9:F0} GFLOP/s fp32 FMA peak"));
+                var bench = new ForwardBenchmark(weights, limits);
+                bool asJson = parse.GetValue(json);
+                if (!asJson)
+                    output.WriteLine($"{"T",4} {"cache",6} {"ms",9} {"weight GB/s",12} {"GFLOP/s",9} {"floor ms",9} {"/floor",7} {"ref ms",10} {"ref/fast",9}");
+                foreach (int c in parse.GetValue(cache)!)
+                    foreach (int t in parse.GetValue(tokens)!)
+                    {
+                        var r = bench.Run(t, c, parse.GetValue(repeats), withReference: t <= parse.GetValue(referenceMax));
+                        if (asJson)
+                        {
+                            output.WriteLine(JsonSerializer.Serialize(new
+                            {
+                                tokens = r.Tokens, cache = r.Cache, ms = Math.Round(r.Ms, 3), weight_gb_per_s = Math.Round(r.WeightGbPerS, 2),
+                                gflops = Math.Round(r.Gflops, 2), floor_ms = Math.Round(r.FloorMs, 3), floor_ratio = Math.Round(r.FloorRatio, 3),
+                                reference_ms = r.ReferenceMs is { } ms ? Math.Round(ms, 1) : (double?)null,
+                            }));
+                        }
+                        else
+                        {
+                            string reference = r.ReferenceMs is { } ms ? ms.ToString("F1", CultureInfo.InvariantCulture) : "-";
+                            string speedup = r.ReferenceMs is { } m ? (m / r.Ms).ToString("F1", CultureInfo.InvariantCulture) + "x" : "-";
+                            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                                $"{r.Tokens,4} {r.Cache,6} {r.Ms,9:F2} {r.WeightGbPerS,12:F2} {r.Gflops,9:F1} {r.FloorMs,9:F2} {r.FloorRatio,7:F2} {reference,10} {speedup,9}"));
+                        }
+                        output.Flush();
+                    }
+            }
+            finally
+            {
+                checkpoint?.Dispose();
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,82 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Sdar.Data;
+using Sdar.Evaluation;
+using Sdar.Runtime;
+
+namespace Sdar.Cli.Commands;
+
+/// <summary><c>sdar eval</c>: exact-match accuracy and tokens per forward on a GSM8K-format JSONL file.</summary>
+internal static class EvalCommand
+{
+    private static readonly JsonSerializerOptions JsonOutput = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static Command Create()
+    {
+        var model = CliParsing.ModelOption();
+        var data = new Option<FileInfo>("--data", "-d") { Description = "GSM8K-format JSONL file ({\"question\", \"answer\"} per line), e.g. the test split of `sdar data generate`.", Required = true, HelpName = "FILE.jsonl" };
+        var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N questions.", HelpName = "N" };
+        limit.AtLeast(1);
+        var batch = new Option<int>("--batch-size") { Description = "Questions decoded together (one forward for all per step; results equal one at a time).", DefaultValueFactory = _ => 8, HelpName = "N" };
+        batch.AtLeast(1);
+        var raw = new Option<bool>("--no-chat") { Description = "Give the question as raw text instead of a chat turn." };
+        var predictions = new Option<FileInfo?>("--predictions") { Description = "Write every question, prediction and verdict to this JSONL file.", HelpName = "FILE.jsonl" };
+        var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object." };
+        var flags = new GenerationFlags(defaultMaxNewTokens: 256, temperatureDefaultText: "0 (greedy)");
+        var command = new Command("eval", "Accuracy (exact match after ####) and tokens per forward of a model on a GSM8K-format test file.")
+        {
+            model, data, limit, batch, raw, predictions, json,
+        };
+        flags.AddTo(command);
+        command.SetAction((parse, cancellation) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            var file = parse.GetValue(data)!;
+            if (!file.Exists) throw new FileNotFoundException($"--data: {file.FullName}: file not found");
+            var examples = Jsonl.ReadGsm8k(file.FullName);
+            if (parse.GetValue(limit) is { } n) examples = examples.Take(n).ToList();
+            using var loaded = LoadedModel.Open(parse.GetValue(model)!);
+            // Evaluation is greedy unless asked otherwise: generation_config's sampling defaults do not apply.
+            var options = flags.Read(parse, Sdar.Config.GenerationConfig.Empty, fallbackTemperature: 0);
+            GenerationFlags.Validate(options, loaded.Config);
+            var report = GsmEvaluator.Run(loaded, examples, options, parse.GetValue(batch), !parse.GetValue(raw),
+                (done, total) => error.Write($"\r{done}/{total}"), cancellation);
+            error.WriteLine();
+            if (parse.GetValue(predictions) is { } path)
+                Jsonl.Write(path.FullName, report.Items, (w, item) =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("question", item.Question);
+                    w.WriteString("reference", item.ReferenceAnswer);
+                    w.WriteString("prediction", item.Prediction);
+                    w.WriteString("predicted_answer", item.PredictedAnswer);
+                    w.WriteBoolean("correct", item.Correct);
+                    w.WriteNumber("nfe_denoise", item.Nfe.Denoise);
+                    w.WriteNumber("nfe_total", item.Nfe.Total);
+                    w.WriteEndObject();
+                });
+            string decoding = loaded.Config.IsDiffusion ? $"block_diffusion {options.Strategy}" : "autoregressive";
+            if (parse.GetValue(json))
+            {
+                output.WriteLine(JsonSerializer.Serialize(new
+                {
+                    model = loaded.Directory, data = file.FullName, decoding = loaded.Config.IsDiffusion ? "block_diffusion" : "autoregressive",
+                    strategy = options.Strategy, block_length = options.BlockLength ?? loaded.Config.BlockSize, threshold = options.ConfidenceThreshold,
+                    count = report.Count, correct = report.Correct, accuracy = Math.Round(report.Accuracy, 4),
+                    tokens_per_forward = Math.Round(report.TokensPerForward, 3), tokens_per_second = Math.Round(report.TokensPerSecond, 1),
+                    nfe_denoise = report.DenoisingForwards, nfe_total = report.TotalForwards, generated_tokens = report.GeneratedTokens,
+                    seconds = Math.Round(report.Elapsed.TotalSeconds, 2), batch_size = report.BatchSize,
+                }, JsonOutput));
+            }
+            else
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{decoding}: accuracy {report.Accuracy:P1} ({report.Correct}/{report.Count}), {report.TokensPerForward:F2} tokens/forward, {report.TokensPerSecond:F0} tokens/s (batch {report.BatchSize}), {report.Elapsed.TotalSeconds:F1} s"));
+            }
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+}

@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Text.Json;
+using Sdar.Runtime;
+using Sdar.Templates;
+using Sdar.Tokenization;
+
+namespace Sdar.Cli.Commands;
+
+/// <summary><c>sdar tokenize</c>: the exact text that goes into the model and its token ids.</summary>
+internal static class TokenizeCommand
+{
+    private static readonly JsonSerializerOptions JsonOutput = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static Command Create()
+    {
+        var model = CliParsing.ModelOption();
+        var text = new Option<string?>("--text") { Description = "Raw text to tokenize.", HelpName = "TEXT" };
+        var messages = new Option<FileInfo?>("--messages") { Description = "A JSON file with an array of chat messages ({\"role\", \"content\"}), rendered with the model's chat template.", HelpName = "FILE.json" };
+        var addGenerationPrompt = new Option<bool>("--add-generation-prompt") { Description = "With --messages: append the assistant prompt (true|false, default true).", DefaultValueFactory = _ => true, HelpName = "BOOL", Arity = ArgumentArity.ExactlyOne };
+        var thinking = new Option<bool?>("--enable-thinking") { Description = "With --messages: the template's enable_thinking (true|false); undefined when not given.", HelpName = "BOOL" };
+        var json = new Option<bool>("--json") { Description = "Print {\"text\": ..., \"ids\": [...], \"decoded\": ...}." };
+
+        var command = new Command("tokenize", "Show the text that goes into the model (after the chat template for --messages) and its token ids.")
+        {
+            model, text, messages, addGenerationPrompt, thinking, json,
+        };
+        command.Validators.Add(r =>
+        {
+            bool hasText = r.GetResult(text) is not null, hasMessages = r.GetResult(messages) is not null;
+            if (hasText == hasMessages) r.AddError("give exactly one of --text TEXT or --messages FILE.json");
+            if (hasText && (r.GetResult(addGenerationPrompt) is { Implicit: false } || r.GetResult(thinking) is not null))
+                r.AddError("--add-generation-prompt and --enable-thinking apply to --messages only");
+        });
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            string directory = parse.GetValue(model)!;
+            string input;
+            HfTokenizer tokenizer;
+            if (parse.GetValue(messages) is { } file)
+            {
+                if (!file.Exists) throw new FileNotFoundException($"--messages: {file.FullName}: file not found");
+                IReadOnlyList<IReadOnlyDictionary<string, object?>> conversation;
+                try
+                {
+                    conversation = ChatMessages.FromJson(File.ReadAllText(file.FullName));
+                }
+                catch (ArgumentException e)
+                {
+                    throw new ArgumentException($"--messages: {file.FullName}: {e.Message}", e);
+                }
+                using var loaded = LoadedModel.Open(directory);
+                tokenizer = loaded.Tokenizer;
+                input = loaded.RenderChat(conversation, parse.GetValue(addGenerationPrompt), parse.GetValue(thinking));
+            }
+            else
+            {
+                // Only the tokenizer is needed for raw text: no weights are mapped.
+                string path = Path.Combine(directory, "tokenizer.json");
+                if (!Directory.Exists(directory)) throw new CheckpointException($"{directory}: model folder not found");
+                if (!File.Exists(path)) throw new CheckpointException($"{path}: file not found");
+                tokenizer = HfTokenizer.Load(path);
+                input = parse.GetValue(text)!;
+            }
+            var ids = tokenizer.Encode(input);
+            string decoded = tokenizer.Decode(ids);
+            if (parse.GetValue(json))
+            {
+                output.WriteLine(JsonSerializer.Serialize(new { text = input, ids, decoded }, JsonOutput));
+            }
+            else
+            {
+                output.WriteLine(input);
+                output.WriteLine($"ids ({ids.Count}): {string.Join(",", ids)}");
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,115 @@
+using Sdar.Checkpoints;
+using Sdar.Config;
+using Sdar.Decoding;
+using Sdar.Model;
+using Sdar.Templates;
+using Sdar.Tokenization;
+
+namespace Sdar.Runtime;
+
+/// <summary>Which implementation of the decoder runs the forwards.</summary>
+public enum EngineKind
+{
+    /// <summary>The SIMD, multithreaded engine (<see cref="FastModel"/>).</summary>
+    Fast,
+    /// <summary>The plain reference implementation (<see cref="ReferenceModel"/>): slow, for checking.</summary>
+    Reference,
+}
+
+/// <summary>
+/// A HuggingFace model folder ready to use: weights (memory-mapped), tokenizer, chat template, generation
+/// defaults and a generator. Everything the command line and the server do with a model goes through here.
+/// </summary>
+public sealed class LoadedModel : IDisposable
+{
+    private readonly Checkpoint _checkpoint;
+    private readonly Lazy<ChatTemplate?> _chatTemplate;
+
+    private LoadedModel(Checkpoint checkpoint, HfTokenizer tokenizer, ILanguageModel engine)
+    {
+        _checkpoint = checkpoint;
+        Tokenizer = tokenizer;
+        Engine = engine;
+        StopTokenIds = DefaultStopIds(checkpoint);
+        Generator = Generator.For(engine, StopTokenIds);
+        _chatTemplate = new Lazy<ChatTemplate?>(() => tokenizer.ChatTemplate is { } source ? ParseTemplate(source) : null);
+    }
+
+    /// <summary>Opens <paramref name="modelDir"/>: config.json, weights, tokenizer.json (+ tokenizer_config.json).</summary>
+    public static LoadedModel Open(string modelDir, EngineKind engine = EngineKind.Fast)
+    {
+        var checkpoint = Checkpoint.Open(modelDir);
+        try
+        {
+            if (!File.Exists(checkpoint.TokenizerPath))
+                throw new CheckpointException($"{checkpoint.TokenizerPath}: file not found (a model folder needs its tokenizer.json)");
+            var tokenizer = HfTokenizer.Load(checkpoint.TokenizerPath);
+            if (tokenizer.VocabSize > checkpoint.Config.VocabSize)
+                throw new CheckpointException(
+                    $"{checkpoint.TokenizerPath}: the tokenizer has {tokenizer.VocabSize} tokens but config.json vocab_size is {checkpoint.Config.VocabSize}");
+            ILanguageModel model = engine == EngineKind.Fast ? new FastModel(checkpoint.Weights) : new ReferenceModel(checkpoint.Weights);
+            return new LoadedModel(checkpoint, tokenizer, model);
+        }
+        catch
+        {
+            checkpoint.Dispose();
+            throw;
+        }
+    }
+
+    public string Directory => _checkpoint.Directory;
+    public ModelConfig Config => _checkpoint.Config;
+    public GenerationConfig GenerationConfig => _checkpoint.GenerationConfig;
+    public ModelWeights Weights => _checkpoint.Weights;
+    public HfTokenizer Tokenizer { get; }
+    public ILanguageModel Engine { get; }
+    public Generator Generator { get; }
+
+    /// <summary>Ids that end generation: generation_config.json's eos_token_id, else config.json's.</summary>
+    public IReadOnlyList<int> StopTokenIds { get; }
+
+    /// <summary>The chat template of tokenizer_config.json, parsed on first use; null when the model has none.</summary>
+    public ChatTemplate? ChatTemplate => _chatTemplate.Value;
+
+    /// <summary>Renders a conversation with the model's chat template (transformers' apply_chat_template).</summary>
+    public string RenderChat(IReadOnlyList<IReadOnlyDictionary<string, object?>> messages, bool addGenerationPrompt = true, bool? enableThinking = null)
+    {
+        var template = ChatTemplate ?? throw new CheckpointException(
+            $"{Path.Combine(Directory, "tokenizer_config.json")}: no chat_template; the model cannot format chat messages");
+        return template.RenderChat(messages, addGenerationPrompt, enableThinking,
+            bosToken: Tokenizer.BosToken ?? "", eosToken: Tokenizer.EosToken ?? "");
+    }
+
+    /// <summary>
+    /// The prompt ids for a user text: raw, or as a one-turn chat (optional system message) with the generation
+    /// prompt added, as chat models expect.
+    /// </summary>
+    public int[] EncodePrompt(string text, bool chat, string? system = null, bool? enableThinking = null)
+    {
+        if (!chat) return Tokenizer.Encode(text).ToArray();
+        var messages = new List<IReadOnlyDictionary<string, object?>>();
+        if (system is not null) messages.Add(ChatMessages.Message("system", system));
+        messages.Add(ChatMessages.Message("user", text));
+        return Tokenizer.Encode(RenderChat(messages, addGenerationPrompt: true, enableThinking)).ToArray();
+    }
+
+    private ChatTemplate ParseTemplate(string source)
+    {
+        try
+        {
+            return ChatTemplate.Parse(source);
+        }
+        catch (TemplateException e)
+        {
+            throw new CheckpointException($"{Path.Combine(Directory, "tokenizer_config.json")}: chat_template: {e.Message}", e);
+        }
+    }
+
+    private static IReadOnlyList<int> DefaultStopIds(Checkpoint checkpoint)
+    {
+        if (checkpoint.GenerationConfig.EosTokenIds.Count > 0) return checkpoint.GenerationConfig.EosTokenIds;
+        return checkpoint.Config.EosTokenIds;
+    }
+
+    public void Dispose() => _checkpoint.Dispose();
+}
