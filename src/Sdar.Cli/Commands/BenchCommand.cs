@@ -57,14 +57,12 @@ internal static class BenchCommand
                     weights = checkpoint.Weights;
                     what = checkpoint.Directory;
                 }
-                error.WriteLine($"measuring this machine ({threadCount} threads)...");
-                var limits = MachineLimits.Measure(threadCount);
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"model: {what}, {weights.ParameterCount() / 1e9:F3} B parameters; machine: {limits.BandwidthBytesPerSecond / 1e9:F1} GB/s read bandwidth, {limits.PeakFlopsPerSecond / 1e9:F0} GFLOP/s fp32 FMA peak"));
-                var bench = new ForwardBenchmark(weights, limits);
+                    $"model: {what}, {weights.ParameterCount() / 1e9:F3} B parameters, {threadCount} threads; the machine's read bandwidth and FMA peak are measured before each case"));
+                var bench = new ForwardBenchmark(weights, threadCount);
                 bool asJson = parse.GetValue(json);
                 if (!asJson)
-                    output.WriteLine($"{"T",4} {"cache",6} {"ms",9} {"weight GB/s",12} {"GFLOP/s",9} {"floor ms",9} {"/floor",7} {"ref ms",10} {"ref/fast",9}");
+                    output.WriteLine($"{"T",4} {"cache",6} {"ms",9} {"weight GB/s",12} {"GFLOP/s",9} {"floor ms",9} {"/floor",7} {"ref ms",10} {"ref/fast",9} {"machine GB/s",13} {"peak GFLOP/s",13}");
                 foreach (int c in parse.GetValue(cache)!)
                     foreach (int t in parse.GetValue(tokens)!)
                     {
@@ -76,6 +74,8 @@ internal static class BenchCommand
                                 tokens = r.Tokens, cache = r.Cache, ms = Math.Round(r.Ms, 3), weight_gb_per_s = Math.Round(r.WeightGbPerS, 2),
                                 gflops = Math.Round(r.Gflops, 2), floor_ms = Math.Round(r.FloorMs, 3), floor_ratio = Math.Round(r.FloorRatio, 3),
                                 reference_ms = r.ReferenceMs is { } ms ? Math.Round(ms, 1) : (double?)null,
+                                machine_gb_per_s = Math.Round(r.Limits.BandwidthBytesPerSecond / 1e9, 2),
+                                machine_peak_gflops = Math.Round(r.Limits.PeakFlopsPerSecond / 1e9, 1),
                             }));
                         }
                         else
@@ -83,7 +83,7 @@ internal static class BenchCommand
                             string reference = r.ReferenceMs is { } ms ? ms.ToString("F1", CultureInfo.InvariantCulture) : "-";
                             string speedup = r.ReferenceMs is { } m ? (m / r.Ms).ToString("F1", CultureInfo.InvariantCulture) + "x" : "-";
                             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                                $"{r.Tokens,4} {r.Cache,6} {r.Ms,9:F2} {r.WeightGbPerS,12:F2} {r.Gflops,9:F1} {r.FloorMs,9:F2} {r.FloorRatio,7:F2} {reference,10} {speedup,9}"));
+                                $"{r.Tokens,4} {r.Cache,6} {r.Ms,9:F2} {r.WeightGbPerS,12:F2} {r.Gflops,9:F1} {r.FloorMs,9:F2} {r.FloorRatio,7:F2} {reference,10} {speedup,9} {r.Limits.BandwidthBytesPerSecond / 1e9,13:F1} {r.Limits.PeakFlopsPerSecond / 1e9,13:F0}"));
                         }
                         output.Flush();
                     }

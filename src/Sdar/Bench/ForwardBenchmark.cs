@@ -12,7 +12,8 @@ public sealed record BenchResult(
     double Gflops,
     double FloorMs,
     double FloorRatio,
-    double? ReferenceMs);
+    double? ReferenceMs,
+    MachineLimits Limits);
 
 /// <summary>
 /// Forward latency of the fast engine where SDAR lives (1 to 64 new tokens against a KV cache), set against this
@@ -22,19 +23,23 @@ public sealed record BenchResult(
 public sealed class ForwardBenchmark
 {
     private readonly ModelWeights _weights;
-    private readonly MachineLimits _limits;
+    private readonly int _threads;
     private readonly FastModel _fast;
     private readonly ReferenceModel _reference;
 
-    public ForwardBenchmark(ModelWeights weights, MachineLimits limits)
+    public ForwardBenchmark(ModelWeights weights, int threads)
     {
         _weights = weights;
-        _limits = limits;
+        _threads = threads;
         _fast = new FastModel(weights);
         _reference = new ReferenceModel(weights);
     }
 
-    /// <summary>Median of <paramref name="repeats"/> timed forwards after one warm-up; the reference runs once when asked.</summary>
+    /// <summary>
+    /// Median of <paramref name="repeats"/> timed forwards after one warm-up; the reference runs once when asked.
+    /// The machine's limits are measured right before each case: on a shared machine they drift, and the ratio
+    /// to the floor is only meaningful side by side.
+    /// </summary>
     public BenchResult Run(int tokens, int cacheLength, int repeats, bool withReference)
     {
         var config = _weights.Config;
@@ -45,6 +50,7 @@ public sealed class ForwardBenchmark
         var attention = config.IsDiffusion ? AttentionKind.BlockCausal : AttentionKind.Causal;
         int block = Math.Max(tokens, 1);   // the new tokens form one block, as in a denoising step
 
+        var limits = MachineLimits.Measure(_threads);
         _fast.Forward(input, attention, block);
         var times = new List<double>();
         for (int i = 0; i < Math.Max(1, repeats); i++)
@@ -65,9 +71,9 @@ public sealed class ForwardBenchmark
         }
 
         var (weightBytes, kvBytes, flops) = Cost(tokens, cacheLength);
-        double floorMs = 1e3 * Math.Max((weightBytes + kvBytes) / _limits.BandwidthBytesPerSecond, flops / _limits.PeakFlopsPerSecond);
+        double floorMs = 1e3 * Math.Max((weightBytes + kvBytes) / limits.BandwidthBytesPerSecond, flops / limits.PeakFlopsPerSecond);
         return new BenchResult(tokens, cacheLength, ms, weightBytes / (ms * 1e-3) / 1e9, flops / (ms * 1e-3) / 1e9,
-            floorMs, ms / floorMs, referenceMs);
+            floorMs, ms / floorMs, referenceMs, limits);
     }
 
     /// <summary>

@@ -153,7 +153,11 @@ public static unsafe class MatMul
             foreach (var job in jobs) job.Columns(0, job.N);
             return;
         }
-        int targetChunks = Threads * 8;
+        // Few rows: the product streams the weights once and is bandwidth-bound; long contiguous chunks per worker
+        // keep the hardware prefetchers on one stream (measured 32 vs 30 GB/s against 8 chunks per worker).
+        // Many rows: compute-bound, smaller chunks balance the workers.
+        int rows = jobs[0].Rows;
+        int targetChunks = Threads * (rows <= TileRows ? 2 : 8);
         int perChunk = Math.Max(TileCols, (totalColumns + targetChunks - 1) / targetChunks / TileCols * TileCols);
         var chunks = new List<(int Job, int Start, int End)>();
         for (int j = 0; j < jobs.Length; j++)
