@@ -28,6 +28,9 @@ public static class SdarCli
         root.Add(InfoCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(EvalCommand.Create());
+        root.Add(TrainingCommands.Train());
+        root.Add(TrainingCommands.Convert());
+        root.Add(TrainingCommands.Sft());
         root.Add(DataCommand.Create());
         root.Add(new Command("tokenizer", "Tokenizers: train a byte-level BPE on a corpus.") { DataCommand.TrainTokenizer("train") });
         return root;
@@ -63,5 +66,6 @@ public static class SdarCli
     }
 
     private static bool IsUserError(Exception e) => e is CheckpointException or TemplateException or ArgumentException
-        or IOException or UnauthorizedAccessException or JsonException or FormatException or InvalidDataException or NotSupportedException;
+        or IOException or UnauthorizedAccessException or JsonException or FormatException or InvalidDataException or NotSupportedException
+        or Sdar.Training.Data.DataFileException;
 }
