@@ -16,9 +16,6 @@ public sealed class FastModel : ILanguageModel
     private readonly float[][] _inputNorms, _postNorms, _qNorms, _kNorms;
     private readonly float[] _finalNorm;
 
-    /// <summary>From this many queries per KV head on, P V runs as a tiled matmul (transposing V pays off).</summary>
-    private const int WeightedValuesAsMatMulFrom = 8;
-
     public FastModel(ModelWeights weights)
     {
         _w = weights;
@@ -105,7 +102,7 @@ public sealed class FastModel : ILanguageModel
             }
 
             int tasks = batch.Count * nkv;
-            Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = MatMul.Threads }, task =>
+            WorkerPool.For(tasks, MatMul.Threads, task =>
             {
                 int s = task / nkv, kvHead = task % nkv;
                 Attend(l, batch[s], rowStart[s], kvHead, q, attnOut, attention, blockLength);
@@ -170,7 +167,7 @@ public sealed class FastModel : ILanguageModel
     /// Every query sees a prefix of the keys (cached ones, then new ones up to its own position or block end),
     /// so scores are one small matmul and each row is softmaxed over its own prefix.
     /// </summary>
-    private void Attend(int layer, SequenceInput input, int firstRow, int kvHead, float[] q, float[] attnOut,
+    private unsafe void Attend(int layer, SequenceInput input, int firstRow, int kvHead, float[] q, float[] attnOut,
         AttentionKind attention, int blockLength)
     {
         var c = Config;
@@ -191,50 +188,33 @@ public sealed class FastModel : ILanguageModel
             MatMul.ComputeF32(keys, keyCount, queryRows.AsSpan(0, queries * hd), queries, hd, scores.AsSpan(0, queries * keyCount));
 
             float scale = 1f / MathF.Sqrt(hd);
+            var visible = new int[queries];
             for (int i = 0; i < queries; i++)
             {
                 int t = i % T;
-                int visible = Math.Min(keyCount, Masks.LastVisibleKey(attention, blockLength, start + t) + 1);
+                visible[i] = Math.Min(keyCount, Masks.LastVisibleKey(attention, blockLength, start + t) + 1);
                 var row = scores.AsSpan(i * keyCount, keyCount);
-                VectorMath.ScaledSoftmax(row[..visible], scale);
-                row[visible..].Clear();   // keys a query may not see weigh nothing
+                VectorMath.ScaledSoftmax(row[..visible[i]], scale);
+                row[visible[i]..].Clear();   // keys a query may not see weigh nothing
             }
 
-            if (queries < WeightedValuesAsMatMulFrom)
+            var weighted = ArrayPool<float>.Shared.Rent(queries * hd);
+            try
             {
-                // Few queries (decoding one token): accumulate weighted value rows directly.
+                fixed (float* p = scores)
+                fixed (int* visiblePtr = visible)
+                fixed (float* v = values)
+                fixed (float* o = weighted)
+                    WeightedValues.Compute(p, queries, keyCount, visiblePtr, v, hd, o, hd);
                 for (int i = 0; i < queries; i++)
                 {
                     int g = i / T, t = i % T;
-                    var row = scores.AsSpan(i * keyCount, keyCount);
-                    var output = attnOut.AsSpan((firstRow + t) * qWidth + (kvHead * group + g) * hd, hd);
-                    output.Clear();
-                    for (int j = 0; j < keyCount; j++)
-                        if (row[j] != 0) VectorMath.Axpy(row[j], values.Slice(j * hd, hd), output);
+                    weighted.AsSpan(i * hd, hd).CopyTo(attnOut.AsSpan((firstRow + t) * qWidth + (kvHead * group + g) * hd, hd));
                 }
             }
-            else
+            finally
             {
-                // Many queries (a block, a prefill): out = P V as a matmul against V transposed, (hd, keys).
-                var transposed = ArrayPool<float>.Shared.Rent(hd * keyCount);
-                var weighted = ArrayPool<float>.Shared.Rent(queries * hd);
-                try
-                {
-                    for (int j = 0; j < keyCount; j++)
-                        for (int d = 0; d < hd; d++) transposed[d * keyCount + j] = values[j * hd + d];
-                    MatMul.ComputeF32(transposed.AsSpan(0, hd * keyCount), hd, scores.AsSpan(0, queries * keyCount), queries, keyCount,
-                        weighted.AsSpan(0, queries * hd));
-                    for (int i = 0; i < queries; i++)
-                    {
-                        int g = i / T, t = i % T;
-                        weighted.AsSpan(i * hd, hd).CopyTo(attnOut.AsSpan((firstRow + t) * qWidth + (kvHead * group + g) * hd, hd));
-                    }
-                }
-                finally
-                {
-                    ArrayPool<float>.Shared.Return(transposed);
-                    ArrayPool<float>.Shared.Return(weighted);
-                }
+                ArrayPool<float>.Shared.Return(weighted);
             }
         }
         finally

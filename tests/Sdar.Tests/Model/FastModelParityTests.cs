@@ -112,6 +112,28 @@ public class FastModelParityTests
         }
     }
 
+    [Theory]
+    [InlineData(64)]
+    [InlineData(128)]
+    public void Wide_heads_use_the_vector_attention_tiles_and_match_the_reference(int headDim)
+    {
+        // head_dim 64 and 128 run the 4x64 weighted-value tiles (and their one-query remainder) instead of the scalar path.
+        var weights = TinyModels.Create(TinyModels.Config(hidden: 128, headDim: headDim), DType.BF16);
+        var reference = new ReferenceModel(weights);
+        var fast = new FastModel(weights);
+        var refCache = new KvCache(weights.Config);
+        var fastCache = new KvCache(weights.Config);
+        var prompt = Tokens(9, 11, 97);
+        AssertClose(reference.Forward([new SequenceInput(prompt, refCache, true)], AttentionKind.Causal, 0)[0],
+            fast.Forward([new SequenceInput(prompt, fastCache, true)], AttentionKind.Causal, 0)[0], "causal prefill");
+        var step = new[] { 96 };
+        AssertClose(reference.Forward([new SequenceInput(step, refCache, false)], AttentionKind.Causal, 0)[0],
+            fast.Forward([new SequenceInput(step, fastCache, false)], AttentionKind.Causal, 0)[0], "one token");
+        var block = new[] { 96, 96, 96 };
+        AssertClose(reference.Forward([new SequenceInput(block, refCache, false)], AttentionKind.BlockCausal, 4)[0],
+            fast.Forward([new SequenceInput(block, fastCache, false)], AttentionKind.BlockCausal, 4)[0], "block");
+    }
+
     [Fact]
     public void Odd_hidden_sizes_use_the_scalar_tail_consistently()
     {

@@ -163,7 +163,7 @@ public static unsafe class MatMul
         for (int j = 0; j < jobs.Length; j++)
             for (int start = 0; start < jobs[j].N; start += perChunk)
                 chunks.Add((j, start, Math.Min(jobs[j].N, start + perChunk)));
-        Parallel.For(0, chunks.Count, new ParallelOptions { MaxDegreeOfParallelism = Threads }, c =>
+        WorkerPool.For(chunks.Count, Threads, c =>
         {
             var (job, start, end) = chunks[c];
             jobs[job].Columns(start, end);
