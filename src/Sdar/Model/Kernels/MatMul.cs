@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -188,6 +189,27 @@ public static unsafe class MatMul
         }
     }
 
+    /// <summary>From this many rows on, BF16 column tiles are widened once and shared by all row tiles.</summary>
+    private const int ConvertOnceFromRows = 8;
+
+    /// <summary>Widens <paramref name="count"/> BF16 rows to float, each 32-chunk as (16 evens, 16 odds) like the packed input.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WidenEvenOdd(ushort* w, float* destination, int count, int k, int vectorEnd)
+    {
+        var mask = Vector512.Create(0xFFFF0000u);
+        for (int r = 0; r < count; r++)
+        {
+            ushort* src = w + (long)r * k;
+            float* dst = destination + (long)r * k;
+            for (int i = 0; i < vectorEnd; i += 32)
+            {
+                var v = Vector512.Load((uint*)(src + i));
+                (v << 16).AsSingle().Store(dst + i);
+                (v & mask).AsSingle().Store(dst + i + 16);
+            }
+        }
+    }
+
     private static float Bf16ToFloat(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
 
     // ---------------------------------------------------------------- BF16 weights
@@ -203,6 +225,38 @@ public static unsafe class MatMul
             int chunk = wide ? 32 : 16;
             int vectorEnd = k / chunk * chunk;
             int col = start;
+            if (wide && rows >= ConvertOnceFromRows)
+            {
+                // Many row tiles share each column tile: widen its four weight rows once into a scratch (in the same
+                // evens-then-odds order) and run F32 tiles over it. The FMA sequence per output is the same as the
+                // in-register path's, so results are bit-identical whichever path a batch takes.
+                var scratch = ArrayPool<float>.Shared.Rent(TileCols * k);
+                try
+                {
+                    fixed (float* converted = scratch)
+                    {
+                        float* sums = stackalloc float[16];
+                        for (; col + TileCols <= end; col += TileCols)
+                        {
+                            WidenEvenOdd(w + (long)col * k, converted, TileCols, k, vectorEnd);
+                            int row = 0;
+                            for (; row + TileRows <= rows; row += TileRows)
+                            {
+                                Dot4x4(converted, x + (long)row * k, k, vectorEnd, sums);
+                                Store(row, col, vectorEnd, sums[0], sums[1], sums[2], sums[3]);
+                                Store(row + 1, col, vectorEnd, sums[4], sums[5], sums[6], sums[7]);
+                                Store(row + 2, col, vectorEnd, sums[8], sums[9], sums[10], sums[11]);
+                                Store(row + 3, col, vectorEnd, sums[12], sums[13], sums[14], sums[15]);
+                            }
+                            for (; row < rows; row++) Tile1x4(col, row, vectorEnd);
+                        }
+                    }
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(scratch);
+                }
+            }
             for (; col + TileCols <= end; col += TileCols)
             {
                 int row = 0;
@@ -409,42 +463,14 @@ public static unsafe class MatMul
 
         private float Dot(int col, int row, int vectorEnd) => DotF32(w + (long)col * k, x + (long)row * k, k, vectorEnd, wide);
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Tile4x4(int col, int row, int vectorEnd)
         {
-            float* w0 = w + (long)col * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
-            float* x0 = x + (long)row * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
-            Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
-            Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
-            Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
-            Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
-            for (int i = 0; i < vectorEnd; i += 16)
-            {
-                var e0 = Vector512.Load(w0 + i); var e1 = Vector512.Load(w1 + i);
-                var e2 = Vector512.Load(w2 + i); var e3 = Vector512.Load(w3 + i);
-                var xv = Vector512.Load(x0 + i);
-                a00 = Vector512.FusedMultiplyAdd(e0, xv, a00); a01 = Vector512.FusedMultiplyAdd(e1, xv, a01);
-                a02 = Vector512.FusedMultiplyAdd(e2, xv, a02); a03 = Vector512.FusedMultiplyAdd(e3, xv, a03);
-                xv = Vector512.Load(x1 + i);
-                a10 = Vector512.FusedMultiplyAdd(e0, xv, a10); a11 = Vector512.FusedMultiplyAdd(e1, xv, a11);
-                a12 = Vector512.FusedMultiplyAdd(e2, xv, a12); a13 = Vector512.FusedMultiplyAdd(e3, xv, a13);
-                xv = Vector512.Load(x2 + i);
-                a20 = Vector512.FusedMultiplyAdd(e0, xv, a20); a21 = Vector512.FusedMultiplyAdd(e1, xv, a21);
-                a22 = Vector512.FusedMultiplyAdd(e2, xv, a22); a23 = Vector512.FusedMultiplyAdd(e3, xv, a23);
-                xv = Vector512.Load(x3 + i);
-                a30 = Vector512.FusedMultiplyAdd(e0, xv, a30); a31 = Vector512.FusedMultiplyAdd(e1, xv, a31);
-                a32 = Vector512.FusedMultiplyAdd(e2, xv, a32); a33 = Vector512.FusedMultiplyAdd(e3, xv, a33);
-            }
-            // Lane sums first: no call may happen while the 16 accumulators are live, or the JIT spills them
-            // to the stack on every iteration of the loop above.
-            float s00 = Vector512.Sum(a00), s01 = Vector512.Sum(a01), s02 = Vector512.Sum(a02), s03 = Vector512.Sum(a03);
-            float s10 = Vector512.Sum(a10), s11 = Vector512.Sum(a11), s12 = Vector512.Sum(a12), s13 = Vector512.Sum(a13);
-            float s20 = Vector512.Sum(a20), s21 = Vector512.Sum(a21), s22 = Vector512.Sum(a22), s23 = Vector512.Sum(a23);
-            float s30 = Vector512.Sum(a30), s31 = Vector512.Sum(a31), s32 = Vector512.Sum(a32), s33 = Vector512.Sum(a33);
-            Store(row, col, vectorEnd, s00, s01, s02, s03);
-            Store(row + 1, col, vectorEnd, s10, s11, s12, s13);
-            Store(row + 2, col, vectorEnd, s20, s21, s22, s23);
-            Store(row + 3, col, vectorEnd, s30, s31, s32, s33);
+            float* sums = stackalloc float[16];
+            Dot4x4(w + (long)col * k, x + (long)row * k, k, vectorEnd, sums);
+            Store(row, col, vectorEnd, sums[0], sums[1], sums[2], sums[3]);
+            Store(row + 1, col, vectorEnd, sums[4], sums[5], sums[6], sums[7]);
+            Store(row + 2, col, vectorEnd, sums[8], sums[9], sums[10], sums[11]);
+            Store(row + 3, col, vectorEnd, sums[12], sums[13], sums[14], sums[15]);
         }
 
         private void Store(int row, int col, int vectorEnd, float s0, float s1, float s2, float s3)
@@ -460,6 +486,42 @@ public static unsafe class MatMul
             yr[2] = s2 + Tail(col + 2, row, vectorEnd);
             yr[3] = s3 + Tail(col + 3, row, vectorEnd);
         }
+    }
+
+    /// <summary>
+    /// The F32 4x4 tile: sums[r * 4 + c] = dot(x row r, w row c) over the first <paramref name="vectorEnd"/> values,
+    /// one FMA chain per output in 16-lane steps, then a lane sum. Rows of both are <paramref name="k"/> apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot4x4(float* w0, float* x0, int k, int vectorEnd, float* sums)
+    {
+        float* w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+        float* x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        for (int i = 0; i < vectorEnd; i += 16)
+        {
+            var e0 = Vector512.Load(w0 + i); var e1 = Vector512.Load(w1 + i);
+            var e2 = Vector512.Load(w2 + i); var e3 = Vector512.Load(w3 + i);
+            var xv = Vector512.Load(x0 + i);
+            a00 = Vector512.FusedMultiplyAdd(e0, xv, a00); a01 = Vector512.FusedMultiplyAdd(e1, xv, a01);
+            a02 = Vector512.FusedMultiplyAdd(e2, xv, a02); a03 = Vector512.FusedMultiplyAdd(e3, xv, a03);
+            xv = Vector512.Load(x1 + i);
+            a10 = Vector512.FusedMultiplyAdd(e0, xv, a10); a11 = Vector512.FusedMultiplyAdd(e1, xv, a11);
+            a12 = Vector512.FusedMultiplyAdd(e2, xv, a12); a13 = Vector512.FusedMultiplyAdd(e3, xv, a13);
+            xv = Vector512.Load(x2 + i);
+            a20 = Vector512.FusedMultiplyAdd(e0, xv, a20); a21 = Vector512.FusedMultiplyAdd(e1, xv, a21);
+            a22 = Vector512.FusedMultiplyAdd(e2, xv, a22); a23 = Vector512.FusedMultiplyAdd(e3, xv, a23);
+            xv = Vector512.Load(x3 + i);
+            a30 = Vector512.FusedMultiplyAdd(e0, xv, a30); a31 = Vector512.FusedMultiplyAdd(e1, xv, a31);
+            a32 = Vector512.FusedMultiplyAdd(e2, xv, a32); a33 = Vector512.FusedMultiplyAdd(e3, xv, a33);
+        }
+        sums[0] = Vector512.Sum(a00); sums[1] = Vector512.Sum(a01); sums[2] = Vector512.Sum(a02); sums[3] = Vector512.Sum(a03);
+        sums[4] = Vector512.Sum(a10); sums[5] = Vector512.Sum(a11); sums[6] = Vector512.Sum(a12); sums[7] = Vector512.Sum(a13);
+        sums[8] = Vector512.Sum(a20); sums[9] = Vector512.Sum(a21); sums[10] = Vector512.Sum(a22); sums[11] = Vector512.Sum(a23);
+        sums[12] = Vector512.Sum(a30); sums[13] = Vector512.Sum(a31); sums[14] = Vector512.Sum(a32); sums[15] = Vector512.Sum(a33);
     }
 
     // ---------------------------------------------------------------- F16 weights

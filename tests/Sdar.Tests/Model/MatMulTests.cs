@@ -1,0 +1,49 @@
+using Sdar.Model;
+using Sdar.Model.Kernels;
+
+namespace Sdar.Tests.Model;
+
+public class MatMulTests
+{
+    private static WeightTensor RandomWeight(DType dtype, int n, int k, int seed)
+    {
+        var random = new Random(seed);
+        var bytes = new byte[n * k * dtype.SizeInBytes()];
+        for (int i = 0; i < n * k; i++)
+        {
+            float value = (float)(random.NextDouble() * 2 - 1);
+            if (dtype == DType.BF16) BitConverter.TryWriteBytes(bytes.AsSpan(i * 2, 2), (ushort)(BitConverter.SingleToInt32Bits(value) >> 16));
+            else if (dtype == DType.F32) BitConverter.TryWriteBytes(bytes.AsSpan(i * 4, 4), value);
+            else BitConverter.TryWriteBytes(bytes.AsSpan(i * 2, 2), (Half)value);
+        }
+        return new WeightTensor("w", dtype, [n, k], bytes);
+    }
+
+    [Theory]
+    [InlineData(DType.BF16, 70, 96)]
+    [InlineData(DType.BF16, 37, 100)]   // K not a multiple of 32: the scalar tail
+    [InlineData(DType.F32, 70, 96)]
+    [InlineData(DType.F16, 21, 40)]
+    public void Every_row_is_bit_identical_whatever_the_number_of_rows(DType dtype, int n, int k)
+    {
+        var w = RandomWeight(dtype, n, k, 3);
+        var random = new Random(5);
+        const int rows = 13;   // 1x4 tiles, 4x4 tiles and (BF16) the widen-once path all take part
+        var x = Enumerable.Range(0, rows * k).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var all = new float[rows * n];
+        MatMul.Compute(w, x, rows, all);
+        for (int r = 0; r < rows; r++)
+        {
+            var single = new float[n];
+            MatMul.Compute(w, x.AsSpan(r * k, k), 1, single);
+            Assert.Equal(single, all.AsSpan(r * n, n).ToArray());
+            var expected = new float[n];
+            for (int c = 0; c < n; c++)
+            {
+                double acc = 0;
+                for (int i = 0; i < k; i++) acc += (double)w.GetFloat((long)c * k + i) * x[r * k + i];
+                Assert.True(Math.Abs(acc - all[r * n + c]) <= 1e-4 * Math.Max(1, Math.Abs(acc)), $"row {r} col {c}");
+            }
+        }
+    }
+}
