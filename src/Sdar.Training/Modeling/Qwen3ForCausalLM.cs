@@ -18,7 +18,7 @@ namespace Sdar.Training.Modeling;
 public enum ComputePrecision
 {
     Fp32,
-    /// <summary>Linear layers and attention in bfloat16 (AMX on this CPU); norms, softmax of the loss and the weights stay float32.</summary>
+    /// <summary>Linear layers and attention in bfloat16 (libtorch uses avx512_bf16 on this CPU); norms, softmax of the loss and the weights stay float32.</summary>
     Bf16,
 }
 
