@@ -189,27 +189,6 @@ public static unsafe class MatMul
         }
     }
 
-    /// <summary>From this many rows on, BF16 column tiles are widened once and shared by all row tiles.</summary>
-    private const int ConvertOnceFromRows = 8;
-
-    /// <summary>Widens <paramref name="count"/> BF16 rows to float, each 32-chunk as (16 evens, 16 odds) like the packed input.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WidenEvenOdd(ushort* w, float* destination, int count, int k, int vectorEnd)
-    {
-        var mask = Vector512.Create(0xFFFF0000u);
-        for (int r = 0; r < count; r++)
-        {
-            ushort* src = w + (long)r * k;
-            float* dst = destination + (long)r * k;
-            for (int i = 0; i < vectorEnd; i += 32)
-            {
-                var v = Vector512.Load((uint*)(src + i));
-                (v << 16).AsSingle().Store(dst + i);
-                (v & mask).AsSingle().Store(dst + i + 16);
-            }
-        }
-    }
-
     private static float Bf16ToFloat(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
 
     // ---------------------------------------------------------------- BF16 weights
@@ -225,38 +204,6 @@ public static unsafe class MatMul
             int chunk = wide ? 32 : 16;
             int vectorEnd = k / chunk * chunk;
             int col = start;
-            if (wide && rows >= ConvertOnceFromRows)
-            {
-                // Many row tiles share each column tile: widen its four weight rows once into a scratch (in the same
-                // evens-then-odds order) and run F32 tiles over it. The FMA sequence per output is the same as the
-                // in-register path's, so results are bit-identical whichever path a batch takes.
-                var scratch = ArrayPool<float>.Shared.Rent(TileCols * k);
-                try
-                {
-                    fixed (float* converted = scratch)
-                    {
-                        float* sums = stackalloc float[16];
-                        for (; col + TileCols <= end; col += TileCols)
-                        {
-                            WidenEvenOdd(w + (long)col * k, converted, TileCols, k, vectorEnd);
-                            int row = 0;
-                            for (; row + TileRows <= rows; row += TileRows)
-                            {
-                                Dot4x4(converted, x + (long)row * k, k, vectorEnd, sums);
-                                Store(row, col, vectorEnd, sums[0], sums[1], sums[2], sums[3]);
-                                Store(row + 1, col, vectorEnd, sums[4], sums[5], sums[6], sums[7]);
-                                Store(row + 2, col, vectorEnd, sums[8], sums[9], sums[10], sums[11]);
-                                Store(row + 3, col, vectorEnd, sums[12], sums[13], sums[14], sums[15]);
-                            }
-                            for (; row < rows; row++) Tile1x4(col, row, vectorEnd);
-                        }
-                    }
-                }
-                finally
-                {
-                    ArrayPool<float>.Shared.Return(scratch);
-                }
-            }
             for (; col + TileCols <= end; col += TileCols)
             {
                 int row = 0;
