@@ -11,8 +11,17 @@ namespace Sdar.Cli;
 /// </summary>
 public static class SdarCli
 {
-    public const int ExitUsage = 1;
-    public const int ExitFailure = 2;
+    /// <summary>Something went wrong that is not the input's fault (a bug, a full disk): one line, exit 1.</summary>
+    public const int ExitFailure = 1;
+    /// <summary>A bad flag, file, field or template: one line naming it, exit 2.</summary>
+    public const int ExitBadInput = 2;
+
+    /// <summary>Prints the stack trace of an unexpected error after its one-line message.</summary>
+    private static readonly Option<bool> Verbose = new("--verbose")
+    {
+        Description = "On an unexpected error, print its stack trace after the one-line message.",
+        Recursive = true,
+    };
 
     public static Command Build()
     {
@@ -22,6 +31,7 @@ public static class SdarCli
         {
             new System.CommandLine.Help.HelpOption(),
             new VersionOption(),
+            Verbose,
         };
         root.Add(GenerateCommand.Create());
         root.Add(TokenizeCommand.Create());
@@ -39,33 +49,43 @@ public static class SdarCli
     /// <summary>Parses and runs <paramref name="args"/>, writing to the given streams; returns the exit code.</summary>
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
-        var parse = Build().Parse(args);
-        if (parse.Errors.Count > 0)
-        {
-            // One line per problem, naming the flag, instead of the whole help text.
-            foreach (var parseError in parse.Errors) error.WriteLine($"sdar: error: {parseError.Message}");
-            string verb = parse.CommandResult.Command.Name;
-            error.WriteLine($"Run 'sdar {(verb == "sdar" ? "" : verb + " ")}--help' for usage.");
-            return ExitUsage;
-        }
-        var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        bool verbose = args.Contains("--verbose");
         try
         {
+            var parse = Build().Parse(args);
+            if (parse.Errors.Count > 0)
+            {
+                // One line per problem, naming the flag, instead of the whole help text.
+                foreach (var parseError in parse.Errors) error.WriteLine($"sdar: error: {parseError.Message}");
+                string verb = parse.CommandResult.Command.Name;
+                error.WriteLine($"Run 'sdar {(verb == "sdar" ? "" : verb + " ")}--help' for usage.");
+                return ExitBadInput;
+            }
+            var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
             return parse.Invoke(configuration);
         }
         catch (Exception e) when (IsUserError(e))
         {
-            error.WriteLine($"sdar: error: {e.Message}");
-            return ExitFailure;
+            error.WriteLine($"sdar: error: {OneLine(e.Message)}");
+            return ExitBadInput;
         }
         catch (OperationCanceledException)
         {
             error.WriteLine("sdar: cancelled");
             return ExitFailure;
         }
+        catch (Exception e)
+        {
+            // Never a bare stack trace: the type names the kind of fault, --verbose shows where it happened.
+            error.WriteLine($"sdar: internal error ({e.GetType().Name}): {OneLine(e.Message)}");
+            if (verbose) error.WriteLine(e.ToString());
+            else error.WriteLine("Run again with --verbose for the stack trace.");
+            return ExitFailure;
+        }
     }
 
-    private static bool IsUserError(Exception e) => e is CheckpointException or TemplateException or ArgumentException
-        or IOException or UnauthorizedAccessException or JsonException or FormatException or InvalidDataException or NotSupportedException
-        or Sdar.Training.Data.DataFileException;
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+
+    private static bool IsUserError(Exception e) => e is SdarException or ArgumentException
+        or IOException or UnauthorizedAccessException or JsonException or FormatException or InvalidDataException or NotSupportedException;
 }

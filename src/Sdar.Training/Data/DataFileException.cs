@@ -1,7 +1,7 @@
 namespace Sdar.Training.Data;
 
 /// <summary>A training data file that cannot be used; the message names the file, the line and what was wrong.</summary>
-public sealed class DataFileException : Exception
+public sealed class DataFileException : SdarException
 {
     public DataFileException(string path, int line, string problem)
         : base(line > 0 ? $"{path}:{line}: {problem}" : $"{path}: {problem}")

@@ -4,7 +4,7 @@ namespace Sdar.Templates;
 /// A chat template could not be parsed or rendered. <see cref="Line"/> is the 1-based template line the problem
 /// was found on (0 when it is not tied to a line); the message starts with it and says what was expected.
 /// </summary>
-public sealed class TemplateException : Exception
+public sealed class TemplateException : SdarException
 {
     public TemplateException(string message, int line) : base(line > 0 ? $"line {line}: {message}" : message)
     {

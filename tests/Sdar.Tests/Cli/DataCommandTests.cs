@@ -1,3 +1,4 @@
+using Sdar.Cli;
 using System.Text.Json;
 using Sdar.Data;
 using Sdar.Tokenization;
@@ -40,11 +41,11 @@ public sealed class DataCommandTests : IDisposable
     public void Flags_out_of_range_are_one_line_errors_naming_the_flag()
     {
         var (code, _, error) = CliRunner.Run("data", "generate", "--out", _dir, "--train", "-5");
-        Assert.Equal(1, code);
+        Assert.Equal(SdarCli.ExitBadInput, code);
         Assert.Contains("--train", error);
 
         (code, _, error) = CliRunner.Run("data", "train-tokenizer", "--corpus", _dir, "--out", _dir, "--vocab-size", "100");
-        Assert.Equal(1, code);
+        Assert.Equal(SdarCli.ExitBadInput, code);
         Assert.Contains("--vocab-size must be at least 262", error);
     }
 
