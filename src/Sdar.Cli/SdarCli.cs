@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Text.Json;
 using Sdar.Cli.Commands;
 using Sdar.Templates;
@@ -57,8 +58,7 @@ public static class SdarCli
             {
                 // One line per problem, naming the flag, instead of the whole help text.
                 foreach (var parseError in parse.Errors) error.WriteLine($"sdar: error: {parseError.Message}");
-                string verb = parse.CommandResult.Command.Name;
-                error.WriteLine($"Run 'sdar {(verb == "sdar" ? "" : verb + " ")}--help' for usage.");
+                error.WriteLine($"Run '{CommandPath(parse.CommandResult)} --help' for usage.");
                 return ExitBadInput;
             }
             var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
@@ -82,6 +82,14 @@ public static class SdarCli
             else error.WriteLine("Run again with --verbose for the stack trace.");
             return ExitFailure;
         }
+    }
+
+    /// <summary>"sdar data generate": the verb with its parents, as typed.</summary>
+    private static string CommandPath(CommandResult result)
+    {
+        var names = new List<string>();
+        for (SymbolResult? r = result; r is CommandResult command; r = r.Parent) names.Insert(0, command.Command.Name);
+        return string.Join(' ', names);
     }
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();

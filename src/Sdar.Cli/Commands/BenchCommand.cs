@@ -16,26 +16,23 @@ internal static class BenchCommand
         var model = CliParsing.ModelOption(required: false);
         var shape = new Option<string?>("--shape") { Description = $"Benchmark a random BF16 model of a real shape built in memory: {string.Join(", ", ModelShapes.Names)}.", HelpName = "NAME" };
         shape.AcceptOnlyFromAmong([.. ModelShapes.Names]);
-        var tokens = CliParsing.IntListOption("--tokens", "New tokens per forward (T), comma-separated.", "LIST", minimum: 1, [1, 4, 8, 16, 32, 64]);
-        var cache = CliParsing.IntListOption("--cache", "Cached tokens the forward attends to, comma-separated.", "LIST", minimum: 0, [0, 512, 2048]);
+        var tokens = CliParsing.IntListOption("--tokens", "New tokens per forward (T), comma-separated.", "LIST", minimum: 1, [1, 4, 8, 16, 32, 64], maximum: CliParsing.MaxTokens);
+        var cache = CliParsing.IntListOption("--cache", "Cached tokens the forward attends to, comma-separated.", "LIST", minimum: 0, [0, 512, 2048], maximum: CliParsing.MaxTokens);
         var repeats = new Option<int>("--repeats") { Description = "Timed forwards per case (the median is reported).", DefaultValueFactory = _ => 5, HelpName = "N" };
-        repeats.AtLeast(1);
+        repeats.Integer(1, 1_000_000);
         var referenceMax = new Option<int>("--reference-max-tokens") { Description = "Also time the plain reference implementation for cases with T <= this (it is slow: seconds per token at 1.7B); 0 = never.", DefaultValueFactory = _ => 4, HelpName = "T" };
-        referenceMax.AtLeast(0);
+        referenceMax.Integer(0, CliParsing.MaxTokens);
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores).", HelpName = "N" };
-        threads.AtLeast(1);
+        threads.Integer(1, 4096);
         var json = new Option<bool>("--json") { Description = "Print one JSON object per case: tokens, cache, ms, weight_gb_per_s, gflops, floor_ms, floor_ratio, reference_ms." };
 
         var command = new Command("bench", "Forward latency for T new tokens against a KV cache, with the ratio to this machine's floor (bandwidth or FMA bound).")
         {
             model, shape, tokens, cache, repeats, referenceMax, threads, json,
         };
-        command.Validators.Add(r =>
-        {
-            if ((r.GetResult(model) is null) == (r.GetResult(shape) is null)) r.AddError("give exactly one of --model DIR or --shape NAME");
-        });
         command.SetAction(parse =>
         {
+            CliParsing.Require(parse.Given(model) != parse.Given(shape), "give exactly one of --model DIR or --shape NAME");
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
             int threadCount = parse.GetValue(threads) ?? Environment.ProcessorCount;

@@ -12,6 +12,9 @@ namespace Sdar.Cli.Commands;
 /// </summary>
 internal static class DataCommand
 {
+    /// <summary>Most items per split: 100 million lines is far beyond any useful synthetic set and still fits an int.</summary>
+    private const int MaxItems = 100_000_000;
+
     public static Command Create() => new("data", "Make training data: the synthetic reasoning suite and a tokenizer trained on it.")
     {
         Generate(), TrainTokenizer(),
@@ -24,9 +27,8 @@ internal static class DataCommand
         var train = new Option<int>("--train") { Description = "Training items.", DefaultValueFactory = _ => 20_000, HelpName = "N" };
         var validation = new Option<int>("--validation") { Description = "Validation items.", DefaultValueFactory = _ => 500, HelpName = "N" };
         var test = new Option<int>("--test") { Description = "Test items (never in the other splits).", DefaultValueFactory = _ => 500, HelpName = "N" };
-        train.AtLeast(0);
-        validation.AtLeast(0);
-        test.AtLeast(0);
+        seed.Integer(int.MinValue);
+        foreach (var count in new[] { train, validation, test }) count.Integer(0, MaxItems);
         var command = new Command("generate",
             "Write train/validation/test.jsonl (GSM8K: question, answer ending '#### N'), sft.jsonl (chats) and pretrain.jsonl (text) from the training split, and manifest.json.")
         {
@@ -63,8 +65,8 @@ internal static class DataCommand
             Description = "Vocabulary size, the 256 byte tokens and the special tokens included.", DefaultValueFactory = _ => 1024, HelpName = "N",
         };
         var minFrequency = new Option<int>("--min-frequency") { Description = "Stop merging when no pair occurs this often.", DefaultValueFactory = _ => 2, HelpName = "N" };
-        vocabSize.AtLeast(256 + BpeTrainer.DefaultSpecialTokens.Count);
-        minFrequency.AtLeast(1);
+        vocabSize.Integer(256 + BpeTrainer.DefaultSpecialTokens.Count, CliParsing.MaxTokens);
+        minFrequency.Integer(1);
         var command = new Command(name,
             "Train a byte-level BPE (Qwen2 pre-tokenizer; special tokens <|endoftext|> <|im_start|> <|im_end|> <think> </think> <|MASK|> after the BPE ids) and write tokenizer.json, tokenizer_config.json (Qwen3 chat template), vocab.json, merges.txt.")
         {
@@ -81,7 +83,7 @@ internal static class DataCommand
             int requested = parse.GetValue(vocabSize);
             var clock = Stopwatch.StartNew();
             var bpe = BpeTrainer.Train(Jsonl.ReadTexts(path), requested, BpeTrainer.DefaultSpecialTokens, parse.GetValue(minFrequency));
-            bpe.Save(parse.GetValue(output)!, ChatTemplates.Qwen3);
+            bpe.Save(parse.GetValue(output)!, ChatTemplates.Qwen3ThinkingOffByDefault);
             o.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"trained {bpe.VocabSize} tokens ({bpe.Tokens.Count} BPE from {bpe.Merges.Count} merges, {bpe.SpecialTokens.Count} special) in {clock.Elapsed.TotalSeconds:F1} s"));
             if (bpe.VocabSize < requested)

@@ -17,9 +17,9 @@ internal static class EvalCommand
         var model = CliParsing.ModelOption();
         var data = new Option<FileInfo>("--data", "-d") { Description = "GSM8K-format JSONL file ({\"question\", \"answer\"} per line), e.g. the test split of `sdar data generate`.", Required = true, HelpName = "FILE.jsonl" };
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N questions.", HelpName = "N" };
-        limit.AtLeast(1);
+        limit.Integer(1);
         var batch = new Option<int>("--batch-size") { Description = "Questions decoded together (one forward for all per step; results equal one at a time).", DefaultValueFactory = _ => 8, HelpName = "N" };
-        batch.AtLeast(1);
+        batch.Integer(1, 4096);
         var raw = new Option<bool>("--no-chat") { Description = "Give the question as raw text instead of a chat turn." };
         var predictions = new Option<FileInfo?>("--predictions") { Description = "Write every question, prediction and verdict to this JSONL file.", HelpName = "FILE.jsonl" };
         var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object." };

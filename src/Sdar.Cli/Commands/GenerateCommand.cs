@@ -14,37 +14,33 @@ internal static class GenerateCommand
         var model = CliParsing.ModelOption(required: false);
         model.Description = $"Model folder in HuggingFace layout; default: the bundled models/{BundledModels.DefaultName}.";
         var prompt = new Option<string?>("--prompt", "-p") { Description = "Prompt text (tokenized with the model's tokenizer).", HelpName = "TEXT" };
-        var promptIds = CliParsing.IntListOption("--prompt-ids", "Prompt as token ids, comma-separated (instead of --prompt).", "IDS", minimum: 0);
+        var promptIds = CliParsing.IntListOption("--prompt-ids", "Prompt as token ids, comma-separated (instead of --prompt).", "IDS", minimum: 0, maximum: int.MaxValue);
         var chat = new Option<bool>("--chat") { Description = "Wrap the prompt as a user turn with the model's chat template and add the assistant prompt." };
         var system = new Option<string?>("--system") { Description = "System message for --chat.", HelpName = "TEXT" };
-        var thinking = new Option<bool?>("--enable-thinking") { Description = "Chat template's enable_thinking (true|false); left undefined when not given.", HelpName = "BOOL" };
+        var thinking = CliParsing.BooleanOption("--enable-thinking", "Chat template's enable_thinking (true|false); left undefined when not given.");
         var flags = new GenerationFlags();
         var trace = new Option<bool>("--trace") { Description = "Record, for every denoising step, the committed positions, tokens and confidences (printed with --json, else to stderr)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object: token_ids, text, nfe, tokens_per_forward, tokens_per_second (and trace)." };
-        var engine = new Option<EngineKind>("--engine") { Description = "Forward implementation: Fast (default) or Reference (plain, slow, for checking).", DefaultValueFactory = _ => EngineKind.Fast };
+        var engine = new Option<EngineKind>("--engine") { Description = "Forward implementation: Fast (default) or Reference (plain, slow, for checking).", DefaultValueFactory = _ => EngineKind.Fast }.OneOf();
 
         var command = new Command("generate", "Generate text: block diffusion for sdar models (DESIGN section 4), autoregressive for qwen3 models.")
         {
             model, prompt, promptIds, chat, system, thinking, trace, json, engine,
         };
         flags.AddTo(command);
-        command.Validators.Add(r =>
-        {
-            bool hasText = r.GetResult(prompt) is not null, hasIds = r.GetResult(promptIds) is not null;
-            if (hasText == hasIds) r.AddError("give exactly one of --prompt TEXT or --prompt-ids 1,2,3");
-            if (hasIds && r.GetResult(chat) is not null) r.AddError("--chat needs --prompt TEXT, not --prompt-ids");
-            if (r.GetResult(system) is not null && r.GetResult(chat) is null) r.AddError("--system needs --chat");
-        });
-
         command.SetAction((parse, cancellation) =>
         {
+            bool hasText = parse.Given(prompt), hasIds = parse.Given(promptIds);
+            CliParsing.Require(hasText != hasIds, "give exactly one of --prompt TEXT or --prompt-ids 1,2,3");
+            CliParsing.Require(!(hasIds && parse.Given(chat)), "--chat needs --prompt TEXT, not --prompt-ids");
+            CliParsing.Require(!(parse.Given(system) && !parse.Given(chat)), "--system needs --chat");
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
             using var loaded = LoadedModel.Open(parse.GetValue(model) ?? BundledModels.Locate(), parse.GetValue(engine));
             var options = flags.Read(parse, loaded.GenerationConfig) with { RecordTrace = parse.GetValue(trace) };
-            int[] ids = parse.GetResult(promptIds) is not null
+            int[] ids = parse.Given(promptIds)
                 ? parse.GetValue(promptIds)!
-                : loaded.EncodePrompt(parse.GetValue(prompt)!, parse.GetValue(chat), parse.GetValue(system), parse.GetValue(thinking));
+                : loaded.EncodePrompt(parse.GetValue(prompt)!, parse.GetValue(chat), parse.GetValue(system), parse.GetBoolean(thinking));
             foreach (int id in ids)
                 if (id >= loaded.Config.VocabSize) throw new ArgumentException($"--prompt-ids: {id} is outside the vocabulary (0..{loaded.Config.VocabSize - 1})");
             if (ids.Length == 0) throw new ArgumentException("the prompt is empty: give at least one token");

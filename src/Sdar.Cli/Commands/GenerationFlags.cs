@@ -18,25 +18,26 @@ internal sealed class GenerationFlags
     public GenerationFlags(int defaultMaxNewTokens = 256, string temperatureDefaultText = "generation_config.json, else 1.0")
     {
         _maxNew = new Option<int>("--max-new-tokens", "-n") { Description = "Most tokens to generate.", DefaultValueFactory = _ => defaultMaxNewTokens, HelpName = "N" };
-        _maxNew.AtLeast(1);
+        _maxNew.Integer(1, CliParsing.MaxTokens);
         _blockLength = new Option<int?>("--block-length", "-b") { Description = "Block length B (tokens per diffusion block); default: the model's block_size.", HelpName = "B" };
-        _blockLength.AtLeast(1);
+        _blockLength.Integer(1, CliParsing.MaxTokens);
         _steps = new Option<int?>("--steps", "-s") { Description = "Denoising steps S per block (1..B); default: B. Each step commits B/S tokens (+1 for the first B mod S steps).", HelpName = "S" };
-        _steps.AtLeast(1);
+        _steps.Integer(1, CliParsing.MaxTokens);
         _strategy = new Option<string>("--strategy") { Description = "Unmasking strategy: sequential, low_confidence_static, low_confidence_dynamic, entropy_bounded.", DefaultValueFactory = _ => GenerationOptions.DefaultStrategy, HelpName = "NAME" };
         _strategy.AcceptOnlyFromAmong([.. UnmaskingStrategies.Names]);
         _threshold = new Option<double?>("--threshold") { Description = "low_confidence_dynamic: commit every masked position with confidence above this (default 0.9).", HelpName = "X" };
-        _threshold.InRange(0, 1, lowExclusive: true);
+        _threshold.Real(0, 1, lowExclusive: true);
         _ebThreshold = new Option<double?>("--eb-threshold") { Description = "entropy_bounded: entropy budget per step in nats (default 0.35).", HelpName = "X" };
-        _ebThreshold.InRange(0, double.MaxValue, lowExclusive: true);
+        _ebThreshold.Real(0, double.MaxValue, lowExclusive: true);
         _temperature = new Option<double?>("--temperature", "-t") { Description = $"Sampling temperature; 0 = greedy. Default: {temperatureDefaultText}.", HelpName = "X" };
-        _temperature.InRange(0, double.MaxValue, lowExclusive: false);
+        _temperature.Real(0, double.MaxValue);
         _topK = new Option<int?>("--top-k") { Description = "Draw only from the k most likely tokens; 0 = off. Default: generation_config.json, else 0.", HelpName = "K" };
-        _topK.AtLeast(0);
+        _topK.Integer(0, CliParsing.MaxTokens);
         _topP = new Option<double?>("--top-p") { Description = "Nucleus sampling: draw from the smallest set with this cumulative probability; 1 = off. Default: generation_config.json, else 1.0.", HelpName = "P" };
-        _topP.InRange(0, 1, lowExclusive: true);
+        _topP.Real(0, 1, lowExclusive: true);
         _seed = new Option<long?>("--seed") { Description = "Random seed (reproducible sampling); default: a fresh one, reported with --json.", HelpName = "N" };
-        _stopIds = CliParsing.IntListOption("--stop-token-ids", "Extra stop token ids, besides generation_config.json's eos_token_id.", "IDS", minimum: 0);
+        _seed.Integer(long.MinValue);
+        _stopIds = CliParsing.IntListOption("--stop-token-ids", "Extra stop token ids, besides generation_config.json's eos_token_id.", "IDS", minimum: 0, maximum: CliParsing.MaxTokens);
         _ignoreEos = new Option<bool>("--ignore-eos") { Description = "Do not stop at stop tokens: generate exactly --max-new-tokens tokens." };
     }
 

@@ -16,23 +16,20 @@ internal static class TokenizeCommand
         var model = CliParsing.ModelOption();
         var text = new Option<string?>("--text") { Description = "Raw text to tokenize.", HelpName = "TEXT" };
         var messages = new Option<FileInfo?>("--messages") { Description = "A JSON file with an array of chat messages ({\"role\", \"content\"}), rendered with the model's chat template.", HelpName = "FILE.json" };
-        var addGenerationPrompt = new Option<bool>("--add-generation-prompt") { Description = "With --messages: append the assistant prompt (true|false, default true).", DefaultValueFactory = _ => true, HelpName = "BOOL", Arity = ArgumentArity.ExactlyOne };
-        var thinking = new Option<bool?>("--enable-thinking") { Description = "With --messages: the template's enable_thinking (true|false); undefined when not given.", HelpName = "BOOL" };
+        var addGenerationPrompt = CliParsing.BooleanOption("--add-generation-prompt", "With --messages: append the assistant prompt (true|false, default true).", defaultValue: true);
+        var thinking = CliParsing.BooleanOption("--enable-thinking", "With --messages: the template's enable_thinking (true|false); undefined when not given.");
         var json = new Option<bool>("--json") { Description = "Print {\"text\": ..., \"ids\": [...], \"decoded\": ...}." };
 
         var command = new Command("tokenize", "Show the text that goes into the model (after the chat template for --messages) and its token ids.")
         {
             model, text, messages, addGenerationPrompt, thinking, json,
         };
-        command.Validators.Add(r =>
-        {
-            bool hasText = r.GetResult(text) is not null, hasMessages = r.GetResult(messages) is not null;
-            if (hasText == hasMessages) r.AddError("give exactly one of --text TEXT or --messages FILE.json");
-            if (hasText && (r.GetResult(addGenerationPrompt) is { Implicit: false } || r.GetResult(thinking) is not null))
-                r.AddError("--add-generation-prompt and --enable-thinking apply to --messages only");
-        });
         command.SetAction(parse =>
         {
+            bool hasText = parse.Given(text), hasMessages = parse.Given(messages);
+            CliParsing.Require(hasText != hasMessages, "give exactly one of --text TEXT or --messages FILE.json");
+            CliParsing.Require(!(hasText && (parse.Given(addGenerationPrompt) || parse.Given(thinking))),
+                "--add-generation-prompt and --enable-thinking apply to --messages only");
             var output = parse.InvocationConfiguration.Output;
             string directory = parse.GetValue(model)!;
             string input;
@@ -51,7 +48,7 @@ internal static class TokenizeCommand
                 }
                 using var loaded = LoadedModel.Open(directory);
                 tokenizer = loaded.Tokenizer;
-                input = loaded.RenderChat(conversation, parse.GetValue(addGenerationPrompt), parse.GetValue(thinking));
+                input = loaded.RenderChat(conversation, parse.GetBoolean(addGenerationPrompt) ?? true, parse.GetBoolean(thinking));
             }
             else
             {

@@ -14,6 +14,9 @@ namespace Sdar.Cli.Commands;
 /// </summary>
 internal static class TrainingCommands
 {
+    /// <summary>Largest width, depth or head count a flag accepts; the model config checks the products.</summary>
+    private const int MaxModelDimension = 1 << 20;
+
     /// <summary>The trainer and data flags every training verb shares.</summary>
     private sealed class TrainerFlags
     {
@@ -41,8 +44,19 @@ internal static class TrainingCommands
         {
             LearningRate.DefaultValueFactory = _ => defaultLearningRate;
             Schedule.DefaultValueFactory = _ => defaultSchedule;
-            foreach (var option in new[] { Steps, BatchRows, GradAccum, SeqLength }) option.AtLeast(1);
-            foreach (var option in new[] { Warmup, EvalEvery, CheckpointEvery }) option.AtLeast(0);
+            Steps.Integer(1, 1_000_000_000);
+            BatchRows.Integer(1, 65_536);
+            GradAccum.Integer(1, 65_536);
+            SeqLength.Integer(1, CliParsing.MaxTokens);
+            foreach (var option in new[] { Warmup, EvalEvery, CheckpointEvery }) option.Integer(0, 1_000_000_000);
+            // The learning rate has no upper bound on purpose: a run that diverges is stopped with the step named.
+            LearningRate.Real(0, double.MaxValue, lowExclusive: true);
+            WeightDecay.Real(0, double.MaxValue);
+            Clip.Real(0, double.MaxValue);
+            Seed.Integer(long.MinValue);
+            Schedule.OneOf();
+            Precision.OneOf();
+            SaveDtype.OneOf();
         }
 
         public void AddTo(Command command)
@@ -90,7 +104,8 @@ internal static class TrainingCommands
         var intermediate = new Option<int>("--intermediate-size") { Description = "SwiGLU hidden width.", DefaultValueFactory = _ => 768, HelpName = "N" };
         var vocab = new Option<int?>("--vocab-size") { Description = "Embedding rows; default: the tokenizer's size (a round number above it leaves spare rows).", HelpName = "N" };
         var untied = new Option<bool>("--untied") { Description = "Separate LM head instead of tied embeddings." };
-        foreach (var option in new[] { hidden, layers, heads, kvHeads, headDim, intermediate }) option.AtLeast(1);
+        foreach (var option in new[] { hidden, layers, heads, kvHeads, headDim, intermediate }) option.Integer(1, MaxModelDimension);
+        vocab.Integer(1, CliParsing.MaxTokens);
         var command = new Command("train", "Pretrain an autoregressive Qwen3-architecture model from scratch (next-token loss, causal mask, packed rows).")
         {
             tokenizer, hidden, layers, heads, kvHeads, headDim, intermediate, vocab, untied,
@@ -132,7 +147,7 @@ internal static class TrainingCommands
         var model = CliParsing.ModelOption();
         model.Description = "The AR (qwen3) model folder to convert.";
         var block = new Option<int>("--block-length", "-b") { Description = "Block length B of the diffusion objective (the paper converts with 4).", DefaultValueFactory = _ => 4, HelpName = "B" };
-        block.AtLeast(1);
+        block.Integer(1, MaxModelDimension);
         var command = new Command("convert", "Convert an AR checkpoint into an SDAR block-diffusion model by continued pretraining with the block-diffusion objective (DESIGN section 3).")
         {
             model, block,
@@ -160,7 +175,7 @@ internal static class TrainingCommands
         var model = CliParsing.ModelOption();
         model.Description = "The model folder to fine-tune (AR or SDAR).";
         var block = new Option<int?>("--block-length", "-b") { Description = "SDAR models: block length of the objective (default: the model's block_size); larger B is trained in SFT.", HelpName = "B" };
-        block.AtLeast(1);
+        block.Integer(1, MaxModelDimension);
         var command = new Command("sft", "Supervised fine-tuning on chat data ({\"messages\"} JSONL): only assistant tokens are labels; SDAR models use the block-diffusion objective with EOS padding to a block multiple.")
         {
             model, block,

@@ -34,7 +34,7 @@ public sealed class DataCommandTests : IDisposable
         string text = Jsonl.ReadTexts(Path.Combine(data, SyntheticDataset.PretrainFile)).First();
         Assert.Equal(text, hf.Decode(hf.Encode(text)));
         using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(tokenizer, TrainedBpe.TokenizerConfigFile)));
-        Assert.Equal(ChatTemplates.Qwen3, config.RootElement.GetProperty("chat_template").GetString());
+        Assert.Equal(ChatTemplates.Qwen3ThinkingOffByDefault, config.RootElement.GetProperty("chat_template").GetString());
     }
 
     [Fact]
@@ -46,7 +46,7 @@ public sealed class DataCommandTests : IDisposable
 
         (code, _, error) = CliRunner.Run("data", "train-tokenizer", "--corpus", _dir, "--out", _dir, "--vocab-size", "100");
         Assert.Equal(SdarCli.ExitBadInput, code);
-        Assert.Contains("--vocab-size must be at least 262", error);
+        Assert.Contains("--vocab-size: expected an integer from 262 to", error);
     }
 
     [Fact]
