@@ -10,7 +10,7 @@ namespace Sdar.Cli;
 /// The <c>sdar</c> command line: one class per verb, each a thin layer over one library call. Errors a user can act
 /// on (bad flags, bad model folders, bad data files) print one line naming what is wrong and exit non-zero.
 /// </summary>
-public static class SdarCli
+public static partial class SdarCli
 {
     /// <summary>Something went wrong that is not the input's fault (a bug, a full disk): one line, exit 1.</summary>
     public const int ExitFailure = 1;
@@ -66,7 +66,7 @@ public static class SdarCli
         }
         catch (Exception e) when (IsUserError(e))
         {
-            error.WriteLine($"sdar: error: {OneLine(e.Message)}");
+            error.WriteLine($"sdar: error: {OneLine(UserMessage(e))}");
             return ExitBadInput;
         }
         catch (OperationCanceledException)
@@ -91,6 +91,15 @@ public static class SdarCli
         for (SymbolResult? r = result; r is CommandResult command; r = r.Parent) names.Insert(0, command.Command.Name);
         return string.Join(' ', names);
     }
+
+    /// <summary>
+    /// The message without the " (Parameter 'json')" tails .NET adds to argument errors (also inside a wrapped
+    /// message): they name a C# parameter, not anything a user typed.
+    /// </summary>
+    private static string UserMessage(Exception e) => ParameterTail().Replace(e.Message, "");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@" \(Parameter '[^']*'\)")]
+    private static partial System.Text.RegularExpressions.Regex ParameterTail();
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 

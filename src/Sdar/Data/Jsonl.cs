@@ -1,4 +1,5 @@
 using System.Text.Encodings.Web;
+using System.Text.Unicode;
 using System.Text.Json;
 using Sdar.Checkpoints;
 
@@ -48,15 +49,23 @@ public static class Jsonl
     public static IEnumerable<string> ReadTexts(string path) =>
         ReadObjects(path, (root, where) => RequiredString(root, "text", where));
 
+    /// <summary>
+    /// Longest line read: far above any real record (a GSM8K line is under 2 KB), low enough that a corrupt or hostile
+    /// file (no newline in gigabytes) is refused instead of filling memory.
+    /// </summary>
+    public const int MaxLineBytes = 64 << 20;
+
     private static IEnumerable<T> ReadObjects<T>(string path, Func<JsonElement, string, T> read)
     {
         int lineNumber = 0;
-        foreach (string line in File.ReadLines(path))
+        foreach (var line in ReadLineBytes(path))
         {
             lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
-                continue;
             string where = $"{path} line {lineNumber}";
+            if (!Utf8.IsValid(line.Span))
+                throw new InvalidDataException($"{where}: not valid UTF-8 (the file must be UTF-8 text)");
+            if (IsBlank(line.Span))
+                continue;
             JsonDocument document;
             try
             {
@@ -68,9 +77,55 @@ public static class Jsonl
             }
 
             using (document)
-                yield return read(document.RootElement, where);
+            {
+                T record;
+                try
+                {
+                    record = read(document.RootElement, where);
+                }
+                catch (InvalidOperationException e)
+                {
+                    // JsonElement.GetString refuses a lone UTF-16 surrogate escape such as "\ud800".
+                    throw new InvalidDataException($"{where}: a string is not valid Unicode ({e.Message})", e);
+                }
+                yield return record;
+            }
         }
     }
+
+    /// <summary>The file's lines as raw bytes (without the line break), so that bad UTF-8 is named by its line.</summary>
+    private static IEnumerable<ReadOnlyMemory<byte>> ReadLineBytes(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        var line = new MemoryStream();
+        var buffer = new byte[1 << 16];
+        int lineNumber = 1, read;
+        while ((read = stream.Read(buffer)) > 0)
+        {
+            int start = 0;
+            for (int i = 0; i < read; i++)
+            {
+                if (buffer[i] != (byte)'\n') continue;
+                line.Write(buffer, start, i - start);
+                yield return TrimCarriageReturn(line);
+                line.SetLength(0);
+                lineNumber++;
+                start = i + 1;
+            }
+            line.Write(buffer, start, read - start);
+            if (line.Length > MaxLineBytes)
+                throw new InvalidDataException($"{path} line {lineNumber}: longer than {MaxLineBytes >> 20} MiB; a JSONL record is one line");
+        }
+        if (line.Length > 0) yield return TrimCarriageReturn(line);
+    }
+
+    private static ReadOnlyMemory<byte> TrimCarriageReturn(MemoryStream line)
+    {
+        var bytes = line.GetBuffer().AsMemory(0, (int)line.Length);
+        return bytes.Span is [.., (byte)'\r'] ? bytes[..^1] : bytes;
+    }
+
+    private static bool IsBlank(ReadOnlySpan<byte> line) => line.IndexOfAnyExcept(" \t\r"u8) < 0;
 
     private static string RequiredString(JsonElement root, string name, string where) =>
         root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
