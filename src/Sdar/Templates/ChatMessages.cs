@@ -51,7 +51,7 @@ public static class ChatMessages
         JsonValueKind.Null or JsonValueKind.Undefined => null,
         JsonValueKind.True => true,
         JsonValueKind.False => false,
-        JsonValueKind.String => e.GetString(),
+        JsonValueKind.String => StringOf(e, path),
         JsonValueKind.Number => IsIntegerLiteral(e.GetRawText()) && e.TryGetInt64(out long l) ? (object)l : e.GetDouble(),
         JsonValueKind.Array => e.EnumerateArray().Select((x, i) => FromJsonElement(x, $"{path}[{i}]")).ToList(),
         JsonValueKind.Object => ObjectFrom(e, path),
@@ -63,10 +63,25 @@ public static class ChatMessages
         var dict = new Dictionary<string, object?>();
         foreach (JsonProperty p in e.EnumerateObject())
         {
-            if (dict.ContainsKey(p.Name)) throw new ArgumentException($"{path}.{p.Name}: duplicate key");
-            dict[p.Name] = FromJsonElement(p.Value, $"{path}.{p.Name}");
+            string name = NameOf(p, path);
+            if (dict.ContainsKey(name)) throw new ArgumentException($"{path}.{name}: duplicate key");
+            dict[name] = FromJsonElement(p.Value, $"{path}.{name}");
         }
         return dict;
+    }
+
+    // System.Text.Json accepts a lone surrogate escape ("\ud800") as valid JSON and throws only when the string is
+    // read; such a string is not text, so it is an error naming the field, like any other bad value.
+    private static string StringOf(JsonElement e, string path)
+    {
+        try { return e.GetString()!; }
+        catch (InvalidOperationException) { throw new ArgumentException($"{path}: not valid Unicode text (a lone UTF-16 surrogate escape such as \\ud800)"); }
+    }
+
+    private static string NameOf(JsonProperty p, string path)
+    {
+        try { return p.Name; }
+        catch (InvalidOperationException) { throw new ArgumentException($"{path}: a key is not valid Unicode text (a lone UTF-16 surrogate escape such as \\ud800)"); }
     }
 
     private static bool IsIntegerLiteral(string raw) => raw.IndexOfAny(['.', 'e', 'E']) < 0;

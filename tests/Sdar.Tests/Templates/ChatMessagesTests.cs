@@ -30,6 +30,8 @@ public class ChatMessagesTests
     [InlineData("[{\"role\": 3, \"content\": \"a\"}]", "messages[0].role: expected a string, got a number")]
     [InlineData("[{\"role\": \"user\", \"content\": 7}]", "messages[0].content: expected a string, null or a list of parts, got a number")]
     [InlineData("[{\"role\": \"user\",", "messages: invalid JSON")]
+    [InlineData("[{\"role\": \"user\", \"content\": \"\\ud800\"}]", "messages[0].content: not valid Unicode text")]
+    [InlineData("[{\"role\": \"user\", \"\\udc00\": 1}]", "messages[0]: a key is not valid Unicode text")]
     public void FromJson_names_the_bad_element_and_field(string json, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => ChatMessages.FromJson(json));
