@@ -32,7 +32,7 @@ public sealed class LoadedModel : IDisposable
         Engine = engine;
         StopTokenIds = DefaultStopIds(checkpoint);
         Generator = Generator.For(engine, StopTokenIds);
-        _chatTemplate = new Lazy<ChatTemplate?>(() => tokenizer.ChatTemplate is { } source ? ParseTemplate(source) : null);
+        _chatTemplate = new Lazy<ChatTemplate?>(() => tokenizer.ChatTemplate is { } source ? ParseTemplate(source, tokenizer.ChatTemplateOrigin) : null);
     }
 
     /// <summary>Opens <paramref name="modelDir"/>: config.json, weights, tokenizer.json (+ tokenizer_config.json).</summary>
@@ -93,15 +93,15 @@ public sealed class LoadedModel : IDisposable
         return Tokenizer.Encode(RenderChat(messages, addGenerationPrompt: true, enableThinking)).ToArray();
     }
 
-    private ChatTemplate ParseTemplate(string source)
+    private ChatTemplate ParseTemplate(string source, string? origin)
     {
         try
         {
-            return ChatTemplate.Parse(source);
+            return ChatTemplate.Parse(source, origin ?? $"{Path.Combine(Directory, "tokenizer_config.json")} chat_template");
         }
         catch (TemplateException e)
         {
-            throw new CheckpointException($"{Path.Combine(Directory, "tokenizer_config.json")}: chat_template: {e.Message}", e);
+            throw new CheckpointException(e.Message, e);
         }
     }
 

@@ -12,19 +12,39 @@ public sealed class ChatTemplate
 {
     private readonly IReadOnlyList<Stmt> _body;
 
-    private ChatTemplate(string source, IReadOnlyList<Stmt> body)
+    private ChatTemplate(string source, IReadOnlyList<Stmt> body, string? name, TemplateLimits limits)
     {
         Source = source;
         _body = body;
+        Name = name;
+        Limits = limits;
     }
 
     public string Source { get; }
 
-    /// <summary>Parses <paramref name="source"/>; a syntax error throws a <see cref="TemplateException"/> naming the line.</summary>
-    public static ChatTemplate Parse(string source)
+    /// <summary>Where the template came from ("…/tokenizer_config.json chat_template"); every error message starts with it.</summary>
+    public string? Name { get; }
+
+    /// <summary>The limits every render of this template runs under (and that its parse ran under).</summary>
+    public TemplateLimits Limits { get; }
+
+    /// <summary>
+    /// Parses <paramref name="source"/>; a syntax error throws a <see cref="TemplateException"/> naming the
+    /// template (<paramref name="name"/>, when given) and the line. <paramref name="limits"/> (the defaults when
+    /// null) bound the parse's nesting depth and every later render.
+    /// </summary>
+    public static ChatTemplate Parse(string source, string? name = null, TemplateLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(source);
-        return new ChatTemplate(source, Parser.ParseTemplate(source));
+        limits ??= TemplateLimits.Default;
+        try
+        {
+            return new ChatTemplate(source, Parser.ParseTemplate(source, limits), name, limits);
+        }
+        catch (TemplateException e)
+        {
+            throw e.InTemplate(name);
+        }
     }
 
     /// <summary>
@@ -32,12 +52,22 @@ public sealed class ChatTemplate
     /// lists (any non-string IEnumerable) and string-keyed dictionaries, nested; an unsupported type throws an
     /// ArgumentException naming the variable. Runtime errors throw a <see cref="TemplateException"/>.
     /// </summary>
-    public string Render(IReadOnlyDictionary<string, object?> variables)
+    public string Render(IReadOnlyDictionary<string, object?> variables) => Render(variables, new RenderBudget(Limits));
+
+    /// <summary>Renders under <paramref name="budget"/>, which afterwards tells what the render used.</summary>
+    internal string Render(IReadOnlyDictionary<string, object?> variables, RenderBudget budget)
     {
         ArgumentNullException.ThrowIfNull(variables);
         var normalized = new Dictionary<string, object?>();
         foreach (var (name, value) in variables) normalized[name] = Normalize(value, name);
-        return new Interpreter(normalized).Render(_body);
+        try
+        {
+            return new Interpreter(normalized, budget).Render(_body);
+        }
+        catch (TemplateException e)
+        {
+            throw e.InTemplate(Name);
+        }
     }
 
     /// <summary>
@@ -46,7 +76,11 @@ public sealed class ChatTemplate
     /// enable_thinking only when not null (null leaves it undefined, which templates treat as their default).
     /// </summary>
     public string RenderChat(IReadOnlyList<IReadOnlyDictionary<string, object?>> messages, bool addGenerationPrompt, bool? enableThinking = null,
-        string bosToken = "", string eosToken = "", IReadOnlyList<object?>? tools = null)
+        string bosToken = "", string eosToken = "", IReadOnlyList<object?>? tools = null) =>
+        Render(ChatVariables(messages, addGenerationPrompt, enableThinking, bosToken, eosToken, tools));
+
+    internal static Dictionary<string, object?> ChatVariables(IReadOnlyList<IReadOnlyDictionary<string, object?>> messages, bool addGenerationPrompt,
+        bool? enableThinking = null, string bosToken = "", string eosToken = "", IReadOnlyList<object?>? tools = null)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var variables = new Dictionary<string, object?>
@@ -59,7 +93,7 @@ public sealed class ChatTemplate
             ["documents"] = null,
         };
         if (enableThinking is bool thinking) variables["enable_thinking"] = thinking;
-        return Render(variables);
+        return variables;
     }
 
     /// <summary>Converts a caller's value to the engine's value types (long, double, List, Dictionary), deeply.</summary>

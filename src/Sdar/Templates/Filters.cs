@@ -17,7 +17,7 @@ internal static class Filters
     private static readonly Dictionary<string, Filter> Table = new()
     {
         ["abs"] = (v, a) => { a.Expect(); return v switch { long l => (object)Math.Abs(l), double d => Math.Abs(d), bool b => b ? 1L : 0L, _ => throw Bad(a, v, "a number") }; },
-        ["capitalize"] = (v, a) => { a.Expect(); string s = PyFormat.Str(v); return s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant(); },
+        ["capitalize"] = (v, a) => { a.Expect(); string s = PyFormat.Str(v, a.Budget); return s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant(); },
         ["count"] = Length,
         ["default"] = Default,
         ["d"] = Default,
@@ -33,27 +33,27 @@ internal static class Filters
         ["last"] = (v, a) => { a.Expect(); var items = PyOps.Iterate(v, a.Line); return items.Count > 0 ? items[^1] : new Undefined("last item of an empty sequence"); },
         ["length"] = Length,
         ["list"] = (v, a) => { a.Expect(); return PyOps.Iterate(v, a.Line).ToList(); },
-        ["lower"] = (v, a) => { a.Expect(); return PyFormat.Str(v).ToLowerInvariant(); },
+        ["lower"] = (v, a) => { a.Expect(); return PyFormat.Str(v, a.Budget).ToLowerInvariant(); },
         ["map"] = Map,
         ["max"] = (v, a) => MinMax(v, a, max: true),
         ["min"] = (v, a) => MinMax(v, a, max: false),
         ["reject"] = (v, a) => Select(v, a, byAttribute: false, keep: false),
         ["rejectattr"] = (v, a) => Select(v, a, byAttribute: true, keep: false),
-        ["replace"] = (v, a) => { a.Expect("old", "new", "count"); return Methods.Replace(PyFormat.Str(v), a.GetString(0, "old"), a.GetString(1, "new"), a.Get(2, "count") is null ? -1 : a.GetInt(2, "count", -1)); },
+        ["replace"] = (v, a) => { a.Expect("old", "new", "count"); return Methods.Replace(PyFormat.Str(v, a.Budget), a.GetString(0, "old"), a.GetString(1, "new"), a.Get(2, "count") is null ? -1 : a.GetInt(2, "count", -1), a); },
         ["reverse"] = (v, a) => { a.Expect(); return v is string s ? string.Concat(PyOps.Chars(s).Reverse()) : PyOps.Iterate(v, a.Line).Reverse().ToList(); },
         ["round"] = Round,
         ["safe"] = (v, a) => { a.Expect(); return v; },
         ["select"] = (v, a) => Select(v, a, byAttribute: false, keep: true),
         ["selectattr"] = (v, a) => Select(v, a, byAttribute: true, keep: true),
         ["sort"] = Sort,
-        ["string"] = (v, a) => { a.Expect(); return PyFormat.Str(v); },
+        ["string"] = (v, a) => { a.Expect(); return PyFormat.Str(v, a.Budget); },
         ["sum"] = Sum,
-        ["title"] = (v, a) => { a.Expect(); return Title(PyFormat.Str(v)); },
+        ["title"] = (v, a) => { a.Expect(); return Title(PyFormat.Str(v, a.Budget)); },
         ["tojson"] = ToJson,
-        ["trim"] = (v, a) => { a.Expect("chars"); return Methods.Invoke(PyFormat.Str(v), "strip", a); },
+        ["trim"] = (v, a) => { a.Expect("chars"); return Methods.Invoke(PyFormat.Str(v, a.Budget), "strip", a); },
         ["unique"] = Unique,
-        ["upper"] = (v, a) => { a.Expect(); return PyFormat.Str(v).ToUpperInvariant(); },
-        ["wordcount"] = (v, a) => { a.Expect(); return (long)PyFormat.Str(v).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length; },
+        ["upper"] = (v, a) => { a.Expect(); return PyFormat.Str(v, a.Budget).ToUpperInvariant(); },
+        ["wordcount"] = (v, a) => { a.Expect(); return (long)PyFormat.Str(v, a.Budget).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length; },
     };
 
     public static object? Apply(string name, object? value, CallArgs args) =>
@@ -85,7 +85,9 @@ internal static class Filters
     private static object? Escape(object? v, CallArgs a)
     {
         a.Expect();
-        return PyFormat.Str(v).Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal)
+        string s = PyFormat.Str(v, a.Budget);
+        a.CheckString(s.Length + (5L * s.AsSpan().Count('"')) + (4L * s.AsSpan().Count('&')) + (4L * s.AsSpan().Count('\'')) + (3L * s.AsSpan().Count('<')) + (3L * s.AsSpan().Count('>')), "escaping");
+        return s.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal)
             .Replace(">", "&gt;", StringComparison.Ordinal).Replace("'", "&#39;", StringComparison.Ordinal).Replace("\"", "&#34;", StringComparison.Ordinal);
     }
 
@@ -138,9 +140,13 @@ internal static class Filters
     {
         a.Expect("width", "first", "blank");
         object? width = a.Get(0, "width", 4L);
-        string prefix = width as string ?? new string(' ', (int)a.GetInt(0, "width", 4));
+        long spaces = width is string ? 0 : Math.Max(0, a.GetInt(0, "width", 4));
+        a.CheckString(spaces, "the indent width");
+        string prefix = width as string ?? new string(' ', (int)spaces);
         bool first = PyOps.IsTrue(a.Get(1, "first", false)), blank = PyOps.IsTrue(a.Get(2, "blank", false));
-        var lines = (List<object?>)Methods.Invoke(PyFormat.Str(v) + "\n", "splitlines", new CallArgs("splitlines", [], CallArgs.NoKeywords, a.Line))!;
+        string text = PyFormat.Str(v, a.Budget);
+        var lines = (List<object?>)Methods.Invoke(text + "\n", "splitlines", new CallArgs("splitlines", [], CallArgs.NoKeywords, a.Line, a.Budget))!;
+        a.CheckString(text.Length + ((long)prefix.Length * lines.Count), "indenting");
         var sb = new StringBuilder();
         for (int i = 0; i < lines.Count; i++)
         {
@@ -155,10 +161,12 @@ internal static class Filters
     private static object? Join(object? v, CallArgs a)
     {
         a.Expect("d", "attribute");
-        string separator = PyFormat.Str(a.Get(0, "d", ""));
+        string separator = PyFormat.Str(a.Get(0, "d", ""), a.Budget);
         var items = PyOps.Iterate(v, a.Line);
         if (a.Get(1, "attribute") is object attribute) items = items.Select(x => GetPath(x, attribute)).ToList();
-        return string.Join(separator, items.Select(PyFormat.Str));
+        var texts = items.Select(x => PyFormat.Str(x, a.Budget)).ToList();
+        a.CheckString(texts.Sum(t => (long)t.Length) + ((long)separator.Length * Math.Max(0, texts.Count - 1)), "joining");
+        return string.Join(separator, texts);
     }
 
     /// <summary>Jinja2's attribute getter: "a.b.0" looks up each part as an item first, then as an attribute.</summary>
@@ -180,8 +188,13 @@ internal static class Filters
             return items.Select(x => GetPath(x, attribute) is var r && r is Undefined && hasDefault ? fallback : r).ToList();
         }
         if (a.Positional.Count == 0 || a.Positional[0] is not string filter) throw a.Error("expected a filter name or attribute=...");
-        var rest = new CallArgs(filter, a.Positional.Skip(1).ToList(), a.Keywords, a.Line);
-        return items.Select(x => Apply(filter, x, rest)).ToList();
+        var rest = new CallArgs(filter, a.Positional.Skip(1).ToList(), a.Keywords, a.Line, a.Budget);
+        return items.Select(x =>
+        {
+            object? mapped = Apply(filter, x, rest);
+            a.Budget?.CheckResult(mapped, a.Line, filter);
+            return mapped;
+        }).ToList();
     }
 
     /// <summary>select/reject(test, args...) and selectattr/rejectattr(attribute, test, args...); no test = truthiness.</summary>
@@ -194,6 +207,7 @@ internal static class Filters
         var testArgs = a.Positional.Skip(offset + 1).ToList();
         return items.Where(x =>
         {
+            a.Budget?.Tick(a.Line);
             object? subject = byAttribute ? GetPath(x, a.Positional[0]) : x;
             bool passed = test is null ? PyOps.IsTrue(subject) : Predicates.Apply(test, subject, testArgs, a.Line);
             return passed == keep;
@@ -281,7 +295,7 @@ internal static class Filters
         a.Expect("attribute", "start");
         object? total = a.Get(1, "start", 0L);
         object? attribute = a.Get(0, "attribute");
-        foreach (object? x in PyOps.Iterate(v, a.Line)) total = PyOps.Binary("+", total, attribute is null ? x : GetPath(x, attribute), a.Line);
+        foreach (object? x in PyOps.Iterate(v, a.Line)) total = PyOps.Binary("+", total, attribute is null ? x : GetPath(x, attribute), a.Line, a.Budget);
         return total;
     }
 
@@ -304,11 +318,11 @@ internal static class Filters
         a.Expect("ensure_ascii", "indent", "separators", "sort_keys");
         bool ensureAscii = PyOps.IsTrue(a.Get(0, "ensure_ascii", false));
         object? indentArg = a.Get(1, "indent");
-        int? indent = indentArg switch { null => null, long n => (int)Math.Max(n, 0), _ => throw a.Error("indent must be an integer or none") };
+        int? indent = indentArg switch { null => null, long n => (int)Math.Clamp(n, 0, int.MaxValue), _ => throw a.Error("indent must be an integer or none") };
         string itemSeparator = indent is null ? ", " : ",", keySeparator = ": ";
         if (a.Get(2, "separators") is IReadOnlyList<object?> { Count: 2 } seps && seps[0] is string s0 && seps[1] is string s1)
             (itemSeparator, keySeparator) = (s0, s1);
         else if (a.Get(2, "separators") is not null) throw a.Error("separators must be a pair of strings");
-        return PyFormat.Json(v, ensureAscii, indent, itemSeparator, keySeparator, PyOps.IsTrue(a.Get(3, "sort_keys", false)), a.Line);
+        return PyFormat.Json(v, ensureAscii, indent, itemSeparator, keySeparator, PyOps.IsTrue(a.Get(3, "sort_keys", false)), a.Line, a.Budget);
     }
 }

@@ -12,7 +12,7 @@ namespace Sdar.Templates;
 /// </summary>
 internal static class Globals
 {
-    /// <summary>The sandbox's limit on range() (jinja2.sandbox.MAX_RANGE).</summary>
+    /// <summary>The sandbox's limit on range() (jinja2.sandbox.MAX_RANGE), outside a render; a render uses its list limit.</summary>
     private const long MaxRange = 100_000;
 
     public static readonly IReadOnlyDictionary<string, ICallable> Functions = new Dictionary<string, ICallable>
@@ -42,8 +42,11 @@ internal static class Globals
             default: throw a.Error($"expected 1 to 3 integer arguments, got {a.Positional.Count}");
         }
         if (step == 0) throw a.Error("step must not be zero");
-        long count = step > 0 ? Math.Max(0, (stop - start + step - 1) / step) : Math.Max(0, (start - stop - step - 1) / -step);
-        if (count > MaxRange) throw a.Error($"a range of {count} items is more than the allowed {MaxRange}");
+        // In 128 bits: range(-2**62, 2**62) must not wrap around to a small count.
+        Int128 span = step > 0 ? (Int128)stop - start + step - 1 : (Int128)start - stop - step - 1;
+        long count = (long)Int128.Clamp(span / Int128.Abs(step), 0, long.MaxValue);
+        if (a.Budget is null && count > MaxRange) throw a.Error($"a range of {count} items is more than the allowed {MaxRange}");
+        a.CheckList(count, "range");
         var items = new List<object?>((int)count);
         for (long i = 0; i < count; i++) items.Add(start + (i * step));
         return items;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Sdar.Templates;
@@ -28,18 +29,17 @@ internal sealed partial class Interpreter
     private enum Flow { Normal, Break, Continue }
 
     private readonly Frame _root;
-    private int _callDepth;
 
-    /// <summary>Macro calls nested deeper than this fail cleanly instead of overflowing the stack.</summary>
-    private const int MaxCallDepth = 100;
-
-    public Interpreter(IReadOnlyDictionary<string, object?> variables)
+    public Interpreter(IReadOnlyDictionary<string, object?> variables, RenderBudget budget)
     {
+        Budget = budget;
         var builtins = new Frame(null);
         foreach (var (name, function) in Globals.Functions) builtins.Set(name, function);
         _root = new Frame(builtins);
         foreach (var (name, value) in variables) _root.Set(name, value);
     }
+
+    public RenderBudget Budget { get; }
 
     public string Render(IReadOnlyList<Stmt> body)
     {
@@ -58,12 +58,27 @@ internal sealed partial class Interpreter
         return Flow.Normal;
     }
 
+    /// <summary>Runs one statement; a .NET exception from inside it becomes a <see cref="TemplateException"/> on its line.</summary>
     private Flow Exec(Stmt stmt, Frame frame, StringBuilder output)
+    {
+        EnsureStack(stmt.Line);
+        Budget.Tick(stmt.Line);
+        try
+        {
+            return ExecCore(stmt, frame, output);
+        }
+        catch (Exception e) when (e is not TemplateException)
+        {
+            throw AsTemplateError(e, stmt.Line);
+        }
+    }
+
+    private Flow ExecCore(Stmt stmt, Frame frame, StringBuilder output)
     {
         switch (stmt)
         {
-            case TextStmt t: output.Append(t.Text); return Flow.Normal;
-            case PrintStmt p: output.Append(PyFormat.Str(Eval(p.Value, frame))); return Flow.Normal;
+            case TextStmt t: Write(output, t.Text, t.Line); return Flow.Normal;
+            case PrintStmt p: Write(output, PyFormat.Str(Eval(p.Value, frame), Budget), p.Line); return Flow.Normal;
             case IfStmt s:
                 foreach (var (test, branch) in s.Branches)
                     if (PyOps.IsTrue(Eval(test, frame))) return Exec(branch, frame, output);
@@ -76,10 +91,10 @@ internal sealed partial class Interpreter
             case MacroStmt m: frame.Set(m.Name, new Macro(m.Name, m.Parameters, m.Defaults, m.Body, frame)); return Flow.Normal;
             case CallBlockStmt c:
                 var caller = new Macro("caller", c.Parameters, c.Defaults, c.Body, frame);
-                output.Append(PyFormat.Str(EvalCall(c.Call, frame, caller)));
+                Write(output, PyFormat.Str(EvalCall(c.Call, frame, caller), Budget), c.Line);
                 return Flow.Normal;
             case FilterBlockStmt fb:
-                output.Append(PyFormat.Str(ApplyFilterChain(fb.Filters, RenderToString(fb.Body, new Frame(frame)), frame)));
+                Write(output, PyFormat.Str(ApplyFilterChain(fb.Filters, RenderToString(fb.Body, new Frame(frame)), frame), Budget), fb.Line);
                 return Flow.Normal;
             case WithStmt w:
                 var inner = new Frame(frame);
@@ -91,6 +106,36 @@ internal sealed partial class Interpreter
             default: throw new TemplateException($"unsupported statement {stmt.GetType().Name}", stmt.Line);
         }
     }
+
+    /// <summary>Appends rendered text, refusing to grow it past the output limit.</summary>
+    private void Write(StringBuilder output, string text, int line)
+    {
+        Budget.CheckOutput((long)output.Length + text.Length, line);
+        output.Append(text);
+    }
+
+    /// <summary>
+    /// The backstop for nesting the parser's limit does not see (values nested in values, deep call chains): a
+    /// clean error while there is still stack, since a stack overflow would end the process.
+    /// </summary>
+    internal static void EnsureStack(int line)
+    {
+        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            throw new TemplateException("the template nests too deeply to evaluate", line);
+    }
+
+    /// <summary>Names a .NET failure in template terms, so a bad template never surfaces as a stack trace.</summary>
+    internal static TemplateException AsTemplateError(Exception e, int line) => e switch
+    {
+        TemplateException t => t,
+        TemplateLimitException l => new TemplateException(l.Message, line),
+        DivideByZeroException => new TemplateException("division by zero", line),
+        OverflowException => new TemplateException("a number is out of range", line),
+        InsufficientExecutionStackException => new TemplateException("the template nests too deeply to evaluate", line),
+        OutOfMemoryException => new TemplateException("the template ran out of memory", line),
+        InvalidCastException => new TemplateException($"a value has the wrong type ({e.Message})", line),
+        _ => new TemplateException($"{e.GetType().Name}: {e.Message}", line),
+    };
 
     internal string RenderToString(IReadOnlyList<Stmt> body, Frame frame)
     {
@@ -113,6 +158,7 @@ internal sealed partial class Interpreter
             var kept = new List<object?>();
             foreach (object? item in items)
             {
+                Budget.CountIteration(f.Line);
                 var probe = new Frame(frame);
                 Assign(f.Target, item, probe);
                 if (PyOps.IsTrue(Eval(f.Filter, probe))) kept.Add(item);
@@ -127,6 +173,7 @@ internal sealed partial class Interpreter
         var loop = new LoopContext(items);
         for (int i = 0; i < items.Count; i++)
         {
+            Budget.CountIteration(f.Line);
             var iteration = new Frame(frame);
             Assign(f.Target, items[i], iteration);
             loop.Index0 = i;
@@ -180,10 +227,9 @@ internal sealed partial class Interpreter
             frame.Set("varargs", new JinjaTuple(extraPositional));
             frame.Set("kwargs", extraKeywords);
             if (args.Keywords.TryGetValue("caller", out object? caller)) frame.Set("caller", caller);
-            if (++interpreter._callDepth > MaxCallDepth)
-                throw new TemplateException($"macro '{name}': calls nested more than {MaxCallDepth} deep (runaway recursion?)", args.Line);
+            interpreter.Budget.EnterCall(name, args.Line);
             try { return interpreter.RenderToString(body, frame); }
-            finally { interpreter._callDepth--; }
+            finally { interpreter.Budget.ExitCall(); }
         }
 
         public override string ToString() => $"macro {name}";

@@ -101,7 +101,7 @@ internal static class Methods
             case "capitalize": args.Expect(); return s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant();
             case "replace":
                 args.Expect("old", "new", "count");
-                return Replace(s, args.GetString(0, "old"), args.GetString(1, "new"), args.GetInt(2, "count", -1));
+                return Replace(s, args.GetString(0, "old"), args.GetString(1, "new"), args.GetInt(2, "count", -1), args);
             case "find" or "rfind":
                 args.Expect("sub");
                 string sub = args.GetString(0, "sub");
@@ -116,8 +116,10 @@ internal static class Methods
                 return n;
             case "join":
                 args.Expect("iterable");
-                return string.Join(s, PyOps.Iterate(args.Get(0, "iterable"), args.Line).Select(x =>
-                    x as string ?? throw args.Error($"join expects strings, got {PyOps.TypeName(x)}")));
+                var pieces = PyOps.Iterate(args.Get(0, "iterable"), args.Line).Select(x =>
+                    x as string ?? throw args.Error($"join expects strings, got {PyOps.TypeName(x)}")).ToList();
+                args.CheckString(pieces.Sum(t => (long)t.Length) + ((long)s.Length * Math.Max(0, pieces.Count - 1)), "joining");
+                return string.Join(s, pieces);
             case "removeprefix": args.Expect("prefix"); string p = args.GetString(0, "prefix"); return s.StartsWith(p, StringComparison.Ordinal) ? s[p.Length..] : s;
             case "removesuffix": args.Expect("suffix"); string x = args.GetString(0, "suffix"); return x.Length > 0 && s.EndsWith(x, StringComparison.Ordinal) ? s[..^x.Length] : s;
             case "isdigit": args.Expect(); return s.Length > 0 && s.All(char.IsDigit);
@@ -143,8 +145,11 @@ internal static class Methods
         return sb.ToString();
     }
 
-    public static string Replace(string s, string old, string replacement, long count)
+    public static string Replace(string s, string old, string replacement, long count, CallArgs args)
     {
+        long occurrences = old.Length == 0 ? PyOps.Length(s) + 1L : CountOccurrences(s, old);
+        if (count >= 0) occurrences = Math.Min(occurrences, count);
+        args.CheckString(s.Length + (occurrences * (replacement.Length - old.Length)), "replacing");
         if (count < 0) return old.Length == 0 ? InsertEverywhere(s, replacement, long.MaxValue) : s.Replace(old, replacement, StringComparison.Ordinal);
         if (old.Length == 0) return InsertEverywhere(s, replacement, count);
         var sb = new StringBuilder();
@@ -157,6 +162,13 @@ internal static class Methods
             pos = i + old.Length;
         }
         return sb.Append(s, pos, s.Length - pos).ToString();
+    }
+
+    private static long CountOccurrences(string s, string needle)
+    {
+        long n = 0;
+        for (int i = s.IndexOf(needle, StringComparison.Ordinal); i >= 0; i = s.IndexOf(needle, i + needle.Length, StringComparison.Ordinal)) n++;
+        return n;
     }
 
     private static string InsertEverywhere(string s, string insert, long count)

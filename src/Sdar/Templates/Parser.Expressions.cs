@@ -34,15 +34,32 @@ internal sealed partial class Parser
 
     private Expr ParseExpression() => ParseCondExpr();
 
+    /// <summary>
+    /// <c>a if t1 else b if t2 else c</c> nests to the right; parsed in a loop (a pending stack of the branches
+    /// still waiting for their else part), so a long chain does not recurse.
+    /// </summary>
     private Expr ParseCondExpr()
     {
+        var pending = new Stack<(Expr Test, Expr Then, int Line)>();
         Expr expr = ParseOr();
         while (Current.IsName("if"))
         {
             int line = Advance().Line;
             Expr test = ParseOr();
-            Expr? otherwise = SkipName("else") ? ParseCondExpr() : null;
-            expr = new CondExpr(test, expr, otherwise, line);
+            if (SkipName("else"))
+            {
+                pending.Push((test, expr, line));
+                expr = ParseOr();
+            }
+            else
+            {
+                expr = new CondExpr(test, expr, null, line);
+            }
+        }
+        while (pending.Count > 0)
+        {
+            var (test, then, line) = pending.Pop();
+            expr = new CondExpr(test, then, expr, line);
         }
         return expr;
     }
@@ -61,10 +78,14 @@ internal sealed partial class Parser
         return left;
     }
 
+    /// <summary><c>not not ... x</c>: the run of nots is counted in a loop, not parsed by recursion.</summary>
     private Expr ParseNot()
     {
-        if (Current.IsName("not")) { int line = Advance().Line; return new NotExpr(Nested(ParseNot), line); }
-        return ParseCompare();
+        var lines = new List<int>();
+        while (Current.IsName("not")) lines.Add(Advance().Line);
+        Expr expr = ParseCompare();
+        for (int i = lines.Count - 1; i >= 0; i--) expr = new NotExpr(expr, lines[i]);
+        return expr;
     }
 
     private Expr ParseCompare()
@@ -112,13 +133,13 @@ internal sealed partial class Parser
 
     private Expr ParseUnary(bool withFilter = true) => Nested(() => ParseUnaryCore(withFilter));
 
+    /// <summary>A run of unary signs (<c>- - + x</c>) is collected in a loop; each applies to what follows, unfiltered.</summary>
     private Expr ParseUnaryCore(bool withFilter)
     {
-        Token t = Current;
-        Expr node;
-        if (t.IsOperator("-") || t.IsOperator("+")) { Advance(); node = new UnaryExpr(t.Text, ParseUnary(false), t.Line); }
-        else node = ParsePrimary();
-        node = ParsePostfix(node);
+        var signs = new List<Token>();
+        while (Current.IsOperator("-") || Current.IsOperator("+")) signs.Add(Advance());
+        Expr node = ParsePostfix(ParsePrimary());
+        for (int i = signs.Count - 1; i >= 0; i--) node = new UnaryExpr(signs[i].Text, node, signs[i].Line);
         return withFilter ? ParseFilterExpr(node) : node;
     }
 

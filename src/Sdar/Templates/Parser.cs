@@ -14,14 +14,25 @@ internal sealed partial class Parser
     private int _nesting;
 
     /// <summary>Deeper nesting than this is refused, so a hostile template cannot overflow the stack.</summary>
-    private const int MaxNesting = 100;
+    private readonly int _maxNesting;
 
-    private Parser(List<Token> tokens) => _tokens = tokens;
-
-    public static IReadOnlyList<Stmt> ParseTemplate(string source)
+    private Parser(List<Token> tokens, int maxNesting)
     {
-        var parser = new Parser(Lexer.Tokenize(source));
-        return parser.ParseBody();
+        _tokens = tokens;
+        _maxNesting = maxNesting;
+    }
+
+    public static IReadOnlyList<Stmt> ParseTemplate(string source, TemplateLimits? limits = null)
+    {
+        var parser = new Parser(Lexer.Tokenize(source), (limits ?? TemplateLimits.Default).MaxNestingDepth);
+        try
+        {
+            return parser.ParseBody();
+        }
+        catch (Exception e) when (e is not TemplateException)
+        {
+            throw Interpreter.AsTemplateError(e, parser.Current.Line);
+        }
     }
 
     private Token Current => _tokens[_index];
@@ -104,10 +115,12 @@ internal sealed partial class Parser
 
     private static string Quoted(string[] names) => string.Join(" or ", names.Select(n => $"'{n}'"));
 
-    /// <summary>Runs one level of recursive parsing, refusing templates nested deeper than <see cref="MaxNesting"/>.</summary>
+    /// <summary>Runs one level of recursive parsing, refusing templates nested deeper than the nesting limit.</summary>
     private T Nested<T>(Func<T> parse)
     {
-        if (++_nesting > MaxNesting) throw Error($"the template nests more than {MaxNesting} levels deep", Current);
+        if (++_nesting > _maxNesting)
+            throw Error($"the template exceeded its nesting depth limit of {_maxNesting:N0} (blocks, brackets and parentheses inside each other)", Current);
+        Interpreter.EnsureStack(Current.Line);
         try { return parse(); }
         finally { _nesting--; }
     }

@@ -6,23 +6,44 @@ namespace Sdar.Templates;
 /// <summary>Python's str(), repr() and json.dumps() for template values, byte-for-byte.</summary>
 internal static class PyFormat
 {
+    /// <summary>Formatting outside a render (no budget) still stops here, so no value can format without bound.</summary>
+    private const int UnbudgetedMaxChars = 64_000_000;
+
+    private static int MaxChars(RenderBudget? budget) => budget?.Limits.MaxStringChars ?? UnbudgetedMaxChars;
+
     /// <summary>What <c>{{ value }}</c> prints: Python str(), with undefined as "".</summary>
-    public static string Str(object? v) => v switch
+    public static string Str(object? v, RenderBudget? budget = null) => v switch
     {
         string s => s,
         Undefined => "",
-        _ => Repr(v),
+        _ => Repr(v, budget),
     };
 
-    public static string Repr(object? v)
+    public static string Repr(object? v, RenderBudget? budget = null)
     {
         var sb = new StringBuilder();
-        AppendRepr(sb, v);
+        AppendRepr(sb, v, MaxChars(budget));
         return sb.ToString();
     }
 
-    private static void AppendRepr(StringBuilder sb, object? v)
+    /// <summary>Stops a list, dict or JSON text (which may hold one big string many times) before it outgrows the limit.</summary>
+    private static void CheckLength(StringBuilder sb, long adding, int maxChars, string what)
     {
+        if (sb.Length + adding > maxChars)
+            throw new TemplateLimitException($"the template exceeded its string size limit of {maxChars:N0} characters ({what})");
+    }
+
+    /// <summary>A value can contain itself (a namespace holding itself); formatting it must end before the stack does.</summary>
+    private static void EnsureStack()
+    {
+        if (!System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            throw new TemplateLimitException("the value nests too deeply to format (does it contain itself?)");
+    }
+
+    private static void AppendRepr(StringBuilder sb, object? v, int maxChars)
+    {
+        EnsureStack();
+        CheckLength(sb, v is string str ? str.Length : 0, maxChars, "formatting a value");
         switch (v)
         {
             case null: sb.Append("None"); break;
@@ -33,12 +54,12 @@ internal static class PyFormat
             case Undefined: break;
             case JinjaTuple t:
                 sb.Append('(');
-                AppendItems(sb, t);
+                AppendItems(sb, t, maxChars);
                 sb.Append(t.Count == 1 ? ",)" : ")");
                 break;
             case IReadOnlyList<object?> l:
                 sb.Append('[');
-                AppendItems(sb, l);
+                AppendItems(sb, l, maxChars);
                 sb.Append(']');
                 break;
             case IReadOnlyDictionary<string, object?> d:
@@ -50,23 +71,27 @@ internal static class PyFormat
                     first = false;
                     AppendStringRepr(sb, key);
                     sb.Append(": ");
-                    AppendRepr(sb, value);
+                    AppendRepr(sb, value, maxChars);
                 }
                 sb.Append('}');
                 break;
-            case Namespace ns: sb.Append("<Namespace ").Append(Repr(ns.Attributes)).Append('>'); break;
+            case Namespace ns:
+                sb.Append("<Namespace ");
+                AppendRepr(sb, ns.Attributes, maxChars);
+                sb.Append('>');
+                break;
             case NativeFunction f: sb.Append("<function ").Append(f.Name).Append('>'); break;
             case BoundMethod m: sb.Append("<built-in method ").Append(m.Name).Append(" of ").Append(PyOps.TypeName(m.Receiver)).Append(" object>"); break;
             default: sb.Append('<').Append(PyOps.TypeName(v)).Append('>'); break;
         }
     }
 
-    private static void AppendItems(StringBuilder sb, IReadOnlyList<object?> items)
+    private static void AppendItems(StringBuilder sb, IReadOnlyList<object?> items, int maxChars)
     {
         for (int i = 0; i < items.Count; i++)
         {
             if (i > 0) sb.Append(", ");
-            AppendRepr(sb, items[i]);
+            AppendRepr(sb, items[i], maxChars);
         }
     }
 
@@ -146,15 +171,23 @@ internal static class PyFormat
     /// json.dumps(value, ensure_ascii, indent, separators, sort_keys) as transformers' tojson filter calls it:
     /// default separators ", " and ": " (with an indent: "," and ": "), non-ASCII kept unless ensureAscii.
     /// </summary>
-    public static string Json(object? value, bool ensureAscii, int? indent, string itemSeparator, string keySeparator, bool sortKeys, int line)
+    public static string Json(object? value, bool ensureAscii, int? indent, string itemSeparator, string keySeparator, bool sortKeys, int line,
+        RenderBudget? budget = null)
     {
         var sb = new StringBuilder();
-        AppendJson(sb, value, ensureAscii, indent, itemSeparator, keySeparator, sortKeys, 0, line);
+        var style = new JsonStyle(ensureAscii, indent, itemSeparator, keySeparator, sortKeys, line, MaxChars(budget));
+        AppendJson(sb, value, style, 0);
         return sb.ToString();
     }
 
-    private static void AppendJson(StringBuilder sb, object? v, bool ascii, int? indent, string itemSep, string keySep, bool sortKeys, int level, int line)
+    private sealed record JsonStyle(bool Ascii, int? Indent, string ItemSeparator, string KeySeparator, bool SortKeys, int Line, int MaxChars);
+
+    private static void AppendJson(StringBuilder sb, object? v, JsonStyle style, int level)
     {
+        EnsureStack();
+        (bool ascii, _, string itemSep, string keySep, bool sortKeys, int line, int maxChars) = style;
+        // A string may grow 6-fold when escaped (\u0001).
+        CheckLength(sb, v is string str ? str.Length : 0, maxChars, "tojson");
         switch (v)
         {
             case null: sb.Append("null"); return;
@@ -170,10 +203,10 @@ internal static class PyFormat
                 for (int i = 0; i < list.Count; i++)
                 {
                     if (i > 0) sb.Append(itemSep);
-                    NewLine(sb, indent, level + 1);
-                    AppendJson(sb, list[i], ascii, indent, itemSep, keySep, sortKeys, level + 1, line);
+                    NewLine(sb, style, level + 1);
+                    AppendJson(sb, list[i], style, level + 1);
                 }
-                NewLine(sb, indent, level);
+                NewLine(sb, style, level);
                 sb.Append(']');
                 return;
             case IReadOnlyDictionary<string, object?> dict:
@@ -185,12 +218,12 @@ internal static class PyFormat
                 {
                     if (!first) sb.Append(itemSep);
                     first = false;
-                    NewLine(sb, indent, level + 1);
+                    NewLine(sb, style, level + 1);
                     AppendJsonString(sb, key, ascii);
                     sb.Append(keySep);
-                    AppendJson(sb, value, ascii, indent, itemSep, keySep, sortKeys, level + 1, line);
+                    AppendJson(sb, value, style, level + 1);
                 }
-                NewLine(sb, indent, level);
+                NewLine(sb, style, level);
                 sb.Append('}');
                 return;
             case Undefined u: throw new TemplateException($"tojson: '{u.Name}' is undefined", line);
@@ -198,9 +231,11 @@ internal static class PyFormat
         }
     }
 
-    private static void NewLine(StringBuilder sb, int? indent, int level)
+    private static void NewLine(StringBuilder sb, JsonStyle style, int level)
     {
-        if (indent is int n) sb.Append('\n').Append(' ', n * level);
+        if (style.Indent is not int n) return;
+        CheckLength(sb, 1 + ((long)n * level), style.MaxChars, "tojson indent");
+        sb.Append('\n').Append(' ', n * level);
     }
 
     private static void AppendJsonString(StringBuilder sb, string s, bool ascii)

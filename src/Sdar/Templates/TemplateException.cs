@@ -1,19 +1,42 @@
 namespace Sdar.Templates;
 
 /// <summary>
-/// A chat template could not be parsed or rendered. <see cref="Line"/> is the 1-based template line the problem
-/// was found on (0 when it is not tied to a line); the message starts with it and says what was expected.
+/// A chat template could not be parsed or rendered, or hit one of its <see cref="TemplateLimits"/>. The message
+/// reads <c>&lt;template name&gt;: line 3: &lt;what went wrong&gt;</c>: <see cref="TemplateName"/> says which
+/// template (for example "…/tokenizer_config.json chat_template"; absent when none was given), <see cref="Line"/>
+/// is the 1-based template line (0 when it is not tied to a line) and <see cref="Detail"/> is the rest.
 /// </summary>
 public sealed class TemplateException : SdarException
 {
-    public TemplateException(string message, int line) : base(line > 0 ? $"line {line}: {message}" : message)
+    public TemplateException(string message, int line) : this(null, message, line, null) { }
+
+    public TemplateException(string message) : this(null, message, 0, null) { }
+
+    public TemplateException(string message, Exception inner) : this(null, message, 0, inner) { }
+
+    public TemplateException() : this(null, "the template failed", 0, null) { }
+
+    private TemplateException(string? templateName, string detail, int line, Exception? inner)
+        : base(Format(templateName, detail, line), inner!)
     {
+        TemplateName = templateName;
+        Detail = detail;
         Line = line;
     }
 
-    public TemplateException(string message) : base(message) { }
-    public TemplateException(string message, Exception inner) : base(message, inner) { }
-    public TemplateException() { }
+    public string? TemplateName { get; }
+
+    public string Detail { get; }
 
     public int Line { get; }
+
+    /// <summary>The same error, said to come from the template named <paramref name="templateName"/>.</summary>
+    internal TemplateException InTemplate(string? templateName) =>
+        templateName is null || TemplateName is not null ? this : new TemplateException(templateName, Detail, Line, this);
+
+    private static string Format(string? templateName, string detail, int line)
+    {
+        string located = line > 0 ? $"line {line}: {detail}" : detail;
+        return templateName is null ? located : $"{templateName}: {located}";
+    }
 }

@@ -81,8 +81,18 @@ internal sealed class LoopContext(IReadOnlyList<object?> items)
 }
 
 /// <summary>Positional and keyword arguments of one call, with helpers that report bad calls by name.</summary>
-internal sealed class CallArgs(string callee, IReadOnlyList<object?> positional, IReadOnlyDictionary<string, object?> keywords, int line)
+internal sealed class CallArgs(string callee, IReadOnlyList<object?> positional, IReadOnlyDictionary<string, object?> keywords, int line,
+    RenderBudget? budget = null)
 {
+    /// <summary>The render's budget, for functions whose result size depends on their arguments; null outside a render.</summary>
+    public RenderBudget? Budget { get; } = budget;
+
+    /// <summary>Refuses a result string of <paramref name="length"/> characters before it is built.</summary>
+    public void CheckString(long length, string operation) => Budget?.CheckString(length, Line, $"{Callee}: {operation}");
+
+    /// <summary>Refuses a result list of <paramref name="count"/> items before it is built.</summary>
+    public void CheckList(long count, string operation) => Budget?.CheckList(count, Line, $"{Callee}: {operation}");
+
     public string Callee { get; } = callee;
     public IReadOnlyList<object?> Positional { get; } = positional;
     public IReadOnlyDictionary<string, object?> Keywords { get; } = keywords;

@@ -71,6 +71,7 @@ public sealed class HfTokenizer
         }
 
         ChatTemplate = config.ChatTemplate;
+        ChatTemplateOrigin = config.ChatTemplateOrigin;
         EosToken = config.EosToken;
         PadToken = config.PadToken;
         BosToken = config.BosToken;
@@ -119,6 +120,9 @@ public sealed class HfTokenizer
 
     /// <summary>The raw Jinja chat template (chat_template.jinja, else tokenizer_config.json), or null.</summary>
     public string? ChatTemplate { get; }
+
+    /// <summary>Where <see cref="ChatTemplate"/> was read, for messages: "…/tokenizer_config.json chat_template" or "…/chat_template.jinja".</summary>
+    public string? ChatTemplateOrigin { get; }
 
     public string? EosToken { get; }
     public string? PadToken { get; }

@@ -13,35 +13,13 @@ internal sealed class JsonFields(string filePath)
 
     public string FilePath { get; } = filePath;
 
-    public static JsonDocument ParseFile(string filePath, string what)
-    {
-        if (!File.Exists(filePath))
-            throw new CheckpointException($"{what} not found: '{filePath}'.");
-        try
-        {
-            using FileStream stream = File.OpenRead(filePath);
-            return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = true, MaxDepth = 256 });
-        }
-        catch (JsonException e)
-        {
-            throw new CheckpointException($"{what} '{filePath}' is not valid JSON: {e.Message}", e);
-        }
-    }
+    /// <summary>Reads the file strictly (UTF-8, valid JSON, no lone surrogates): see <see cref="StrictJson"/>.</summary>
+    public static JsonDocument ParseFile(string filePath, string what) => StrictJson.ReadFile(filePath, what);
 
     public CheckpointException Error(string field, string expected, JsonElement? found = null) =>
         new($"In '{FilePath}', field '{field}' {expected}{(found is { } f ? $"; found {Describe(f)}" : "")}.");
 
-    public static string Describe(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.String => Quote(e.GetString()!),
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => $"an array of {e.GetArrayLength()}",
-        JsonValueKind.Null => "null",
-        JsonValueKind.Undefined => "nothing",
-        _ => e.GetRawText(),
-    };
-
-    private static string Quote(string s) => s.Length > 60 ? $"\"{s[..60]}...\"" : $"\"{s}\"";
+    public static string Describe(JsonElement e) => StrictJson.Describe(e);
 
     /// <summary>The field, or null when it is absent or JSON null.</summary>
     public static JsonElement? Optional(JsonElement obj, string name) =>

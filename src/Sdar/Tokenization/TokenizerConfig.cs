@@ -7,6 +7,9 @@ internal sealed record TokenizerConfig(string? ChatTemplate, string? EosToken, s
 {
     public static readonly TokenizerConfig Empty = new(null, null, null, null);
 
+    /// <summary>Where <see cref="ChatTemplate"/> was read ("…/tokenizer_config.json chat_template" or "…/chat_template.jinja").</summary>
+    public string? ChatTemplateOrigin { get; init; }
+
     /// <summary>
     /// Reads <c>tokenizer_config.json</c> in <paramref name="folder"/> when present; a <c>chat_template.jinja</c>
     /// there replaces its chat template, as in transformers.
@@ -17,8 +20,25 @@ internal sealed record TokenizerConfig(string? ChatTemplate, string? EosToken, s
         TokenizerConfig config = File.Exists(configPath) ? Read(configPath) : Empty;
         string jinjaPath = Path.Combine(folder, "chat_template.jinja");
         if (File.Exists(jinjaPath))
-            config = config with { ChatTemplate = File.ReadAllText(jinjaPath) };
+            config = config with { ChatTemplate = ReadJinja(jinjaPath), ChatTemplateOrigin = jinjaPath };
         return config;
+    }
+
+    /// <summary>The template file as strict UTF-8: a template with invalid bytes would render them as U+FFFD.</summary>
+    private static string ReadJinja(string path)
+    {
+        try
+        {
+            return new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(File.ReadAllBytes(path));
+        }
+        catch (System.Text.DecoderFallbackException e)
+        {
+            throw new CheckpointException($"Chat template '{path}' is not valid UTF-8: {e.Message}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CheckpointException($"Chat template '{path}' could not be read: {e.Message}");
+        }
     }
 
     public static TokenizerConfig Read(string path)
@@ -28,11 +48,15 @@ internal sealed record TokenizerConfig(string? ChatTemplate, string? EosToken, s
         JsonElement root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
             throw new CheckpointException($"Tokenizer config '{path}' must hold a JSON object, not {JsonFields.Describe(root)}.");
+        string? template = ReadChatTemplate(f, root);
         return new TokenizerConfig(
-            ReadChatTemplate(f, root),
+            template,
             ReadTokenName(f, root, "eos_token"),
             ReadTokenName(f, root, "pad_token"),
-            ReadTokenName(f, root, "bos_token"));
+            ReadTokenName(f, root, "bos_token"))
+        {
+            ChatTemplateOrigin = template is null ? null : $"{path} chat_template",
+        };
     }
 
     /// <summary>A string, or transformers' list of named templates, of which the one named "default" is taken.</summary>

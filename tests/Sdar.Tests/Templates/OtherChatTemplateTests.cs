@@ -8,7 +8,7 @@ namespace Sdar.Tests.Templates;
 /// </summary>
 public class OtherChatTemplateTests
 {
-    private const string Llama3 = """
+    internal const string Llama3 = """
         {{- bos_token }}
         {%- if messages[0]['role'] == 'system' %}
             {%- set system_message = messages[0]['content']|trim %}
@@ -31,7 +31,7 @@ public class OtherChatTemplateTests
 
         """;
 
-    private const string Mistral = """
+    internal const string Mistral = """
         {%- if messages[0]['role'] == 'system' %}
             {%- set system_message = messages[0]['content'] %}
             {%- set loop_messages = messages[1:] %}
@@ -56,7 +56,7 @@ public class OtherChatTemplateTests
 
         """;
 
-    private const string ChatMl =
+    internal const string ChatMl =
         "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}" +
         "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 
