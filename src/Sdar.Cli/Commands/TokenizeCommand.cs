@@ -46,17 +46,15 @@ internal static class TokenizeCommand
                 {
                     throw new ArgumentException($"--messages: {file.FullName}: {e.Message}", e);
                 }
-                using var loaded = LoadedModel.Open(directory);
-                tokenizer = loaded.Tokenizer;
-                input = loaded.RenderChat(conversation, parse.GetBoolean(addGenerationPrompt) ?? true, parse.GetBoolean(thinking));
+                // The tokenizer and its chat template are all that is needed: a folder without weights works.
+                var folder = ModelTokenizer.Open(directory);
+                tokenizer = folder.Tokenizer;
+                input = folder.RenderChat(conversation, parse.GetBoolean(addGenerationPrompt) ?? true, parse.GetBoolean(thinking));
             }
             else
             {
-                // Only the tokenizer is needed for raw text: no weights are mapped.
-                string path = Path.Combine(directory, "tokenizer.json");
-                if (!Directory.Exists(directory)) throw new CheckpointException($"{directory}: model folder not found");
-                if (!File.Exists(path)) throw new CheckpointException($"{path}: file not found");
-                tokenizer = HfTokenizer.Load(path);
+                // Only the tokenizer is needed for raw text: no config or weights are read, so a tokenizer-only folder works.
+                tokenizer = ModelTokenizer.Open(directory).Tokenizer;
                 input = parse.GetValue(text)!;
             }
             var ids = tokenizer.Encode(input);

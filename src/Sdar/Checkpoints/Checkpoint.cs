@@ -32,20 +32,23 @@ public sealed class Checkpoint : IDisposable
     }
 
     /// <summary>
-    /// Opens <paramref name="modelDir"/>. A missing folder, config or weight file, an invalid config, or weights that
-    /// do not match the config (missing, unexpected or wrongly shaped tensors) is a <see cref="CheckpointException"/>.
+    /// Opens <paramref name="modelDir"/>: a checkpoint folder, a HuggingFace hub cache folder
+    /// (<c>models--Org--Name</c>, see <see cref="CheckpointFolder"/>) or one of its snapshots, whose files may be
+    /// symlinks. A missing folder, config or weight file, a file that is not a regular file, an invalid config or
+    /// generation config, or weights that do not match the config (missing, unexpected or wrongly shaped tensors)
+    /// is a <see cref="CheckpointException"/>.
     /// </summary>
     public static Checkpoint Open(string modelDir)
     {
-        string directory = Path.GetFullPath(modelDir);
-        if (!System.IO.Directory.Exists(directory))
-            throw new CheckpointException($"{directory}: checkpoint folder not found");
+        string directory = CheckpointFolder.Resolve(modelDir, ConfigLoader.ConfigFileName);
         string configPath = Path.Combine(directory, ConfigLoader.ConfigFileName);
-        if (!File.Exists(configPath))
+        if (!CheckpointFiles.Exists(configPath) && new FileInfo(configPath).LinkTarget is null)
             throw new CheckpointException($"{directory}: not a checkpoint folder: {ConfigLoader.ConfigFileName} is missing");
 
         var config = ConfigLoader.LoadModelConfig(configPath);
-        var generation = ConfigLoader.LoadGenerationConfig(Path.Combine(directory, ConfigLoader.GenerationConfigFileName));
+        string generationPath = Path.Combine(directory, ConfigLoader.GenerationConfigFileName);
+        var generation = ConfigLoader.LoadGenerationConfig(generationPath);
+        ConfigLoader.Validate(generation, config.VocabSize, generationPath);
         var files = WeightFiles.OpenDirectory(directory);
         try
         {

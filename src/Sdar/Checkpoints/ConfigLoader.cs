@@ -26,14 +26,20 @@ public static class ConfigLoader
     public static ModelConfig LoadModelConfig(string path)
     {
         path = Path.GetFullPath(path);
-        if (!File.Exists(path)) throw new CheckpointException($"{path}: config file not found");
-        return ParseModelConfig(File.ReadAllText(path), path);
+        using var document = JsonFile.Read(path, ConfigFileName);
+        return ParseModelConfig(document, path);
     }
 
     /// <summary>Parses and validates config.json text; <paramref name="origin"/> names it in errors.</summary>
     public static ModelConfig ParseModelConfig(string json, string origin)
     {
-        var obj = ParseObject(json, origin);
+        using var document = JsonFile.Parse(json, origin);
+        return ParseModelConfig(document, origin);
+    }
+
+    private static ModelConfig ParseModelConfig(JsonDocument document, string origin)
+    {
+        var obj = ToObject(document, origin);
         var eos = TakeTokenIds(obj, "eos_token_id", origin);
         // transformers >= 4.56 writes "dtype" where older versions wrote "torch_dtype".
         if (!obj.ContainsKey("torch_dtype") && obj["dtype"] is JsonValue dtype && dtype.GetValueKind() == JsonValueKind.String)
@@ -52,88 +58,149 @@ public static class ConfigLoader
     public static GenerationConfig LoadGenerationConfig(string path)
     {
         path = Path.GetFullPath(path);
-        return File.Exists(path) ? ParseGenerationConfig(File.ReadAllText(path), path) : GenerationConfig.Empty;
+        if (!File.Exists(path) && new FileInfo(path).LinkTarget is null) return GenerationConfig.Empty;
+        using var document = JsonFile.Read(path, GenerationConfigFileName);
+        return ParseGenerationConfig(document, path);
     }
 
+    /// <summary>Parses generation_config.json text; values are checked only against themselves (see <see cref="Validate(GenerationConfig, int, string)"/>).</summary>
     public static GenerationConfig ParseGenerationConfig(string json, string origin)
     {
-        var obj = ParseObject(json, origin);
+        using var document = JsonFile.Parse(json, origin);
+        return ParseGenerationConfig(document, origin);
+    }
+
+    private static GenerationConfig ParseGenerationConfig(JsonDocument document, string origin)
+    {
+        var obj = ToObject(document, origin);
         var eos = TakeTokenIds(obj, "eos_token_id", origin);
-        return Bind<GenerationConfig>(obj, origin) with { EosTokenIds = eos };
+        var generation = Bind<GenerationConfig>(obj, origin) with { EosTokenIds = eos };
+        Validate(generation, vocabSize: null, origin);
+        return generation;
     }
 
     /// <summary>
-    /// Checks the values a model cannot run with: non-positive sizes, heads that do not group, an unknown
-    /// model type, SDAR without a block size or with a mask id outside the vocabulary, MoE without experts.
+    /// Checks generation_config.json's values as strictly as the flags they stand in for, with errors that name
+    /// the file and the field: stop and pad ids inside the vocabulary (when <paramref name="vocabSize"/> is known),
+    /// a finite temperature &gt;= 0, top_p in (0, 1], top_k &gt;= 0, positive lengths.
+    /// </summary>
+    public static void Validate(GenerationConfig generation, int? vocabSize, string origin)
+    {
+        void Fail(string field, string problem) => throw new CheckpointException($"{origin}: field '{field}' {problem}");
+        if (generation.Temperature is { } temperature && !(double.IsFinite(temperature) && temperature >= 0))
+            Fail("temperature", $"must be a finite number >= 0 (0 = greedy); found {temperature}");
+        if (generation.TopP is { } topP && !(topP > 0 && topP <= 1))
+            Fail("top_p", $"must be in (0, 1] (1 = off); found {topP}");
+        if (generation.TopK is { } topK && topK < 0) Fail("top_k", $"must be >= 0 (0 = off); found {topK}");
+        if (generation.MaxNewTokens is { } maxNew && maxNew < 1) Fail("max_new_tokens", $"must be at least 1; found {maxNew}");
+        if (generation.MaxLength is { } maxLength && maxLength < 1) Fail("max_length", $"must be at least 1; found {maxLength}");
+        if (vocabSize is not { } vocab) return;
+        foreach (int id in generation.EosTokenIds)
+            if (id < 0 || id >= vocab) Fail("eos_token_id", $"({id}) must lie in the vocabulary [0, {vocab}) of config.json");
+        foreach (var (field, id) in new[] { ("pad_token_id", generation.PadTokenId), ("bos_token_id", generation.BosTokenId) })
+            if (id is { } v && (v < 0 || v >= vocab)) Fail(field, $"({v}) must lie in the vocabulary [0, {vocab}) of config.json");
+    }
+
+    /// <summary>
+    /// Checks the values a model cannot run with: sizes out of range (each bounded far above any released model, so
+    /// a corrupt or hostile 2147483647 is refused before anything is sized from it), heads that do not group, an
+    /// unknown model type, SDAR without a block size or with a mask id outside the vocabulary, MoE without experts,
+    /// and tensor sizes whose products overflow (computed in checked 64-bit arithmetic).
     /// </summary>
     public static void Validate(ModelConfig config, string origin)
     {
         void Fail(string field, string problem) => throw new CheckpointException($"{origin}: field '{field}' {problem}");
-        void Positive(string field, double value)
+        void InRange(string field, long value, long max)
         {
-            if (!(value > 0)) Fail(field, $"must be positive (found {value})");
+            if (value < 1 || value > max) Fail(field, $"must be an integer from 1 to {max}; found {value}");
+        }
+        void PositiveFinite(string field, double value)
+        {
+            if (!(value > 0 && double.IsFinite(value))) Fail(field, $"must be a finite positive number; found {value}");
         }
 
         if (!SupportedModelTypes.Contains(config.ModelType))
             Fail("model_type", $"is '{config.ModelType}', expected one of {string.Join(", ", SupportedModelTypes)}");
-        Positive("hidden_size", config.HiddenSize);
-        Positive("intermediate_size", config.IntermediateSize);
-        Positive("num_hidden_layers", config.NumHiddenLayers);
-        Positive("num_attention_heads", config.NumAttentionHeads);
-        Positive("num_key_value_heads", config.NumKeyValueHeads);
-        Positive("head_dim", config.HeadDim);
-        Positive("vocab_size", config.VocabSize);
-        Positive("rope_theta", config.RopeTheta);
-        Positive("rms_norm_eps", config.RmsNormEps);
-        Positive("max_position_embeddings", config.MaxPositionEmbeddings);
+        InRange("hidden_size", config.HiddenSize, ConfigLimits.MaxHiddenSize);
+        InRange("intermediate_size", config.IntermediateSize, ConfigLimits.MaxIntermediateSize);
+        InRange("num_hidden_layers", config.NumHiddenLayers, ConfigLimits.MaxLayers);
+        InRange("num_attention_heads", config.NumAttentionHeads, ConfigLimits.MaxHeads);
+        InRange("num_key_value_heads", config.NumKeyValueHeads, ConfigLimits.MaxHeads);
+        InRange("head_dim", config.HeadDim, ConfigLimits.MaxHeadDim);
+        InRange("vocab_size", config.VocabSize, ConfigLimits.MaxVocabSize);
+        InRange("max_position_embeddings", config.MaxPositionEmbeddings, ConfigLimits.MaxPositions);
+        PositiveFinite("rope_theta", config.RopeTheta);
+        PositiveFinite("rms_norm_eps", config.RmsNormEps);
         if (config.NumAttentionHeads % config.NumKeyValueHeads != 0)
             Fail("num_attention_heads", $"({config.NumAttentionHeads}) must be a multiple of num_key_value_heads ({config.NumKeyValueHeads}) for grouped-query attention");
         if (config.HeadDim % 2 != 0) Fail("head_dim", $"must be even for rotary embeddings (found {config.HeadDim})");
 
         if (config.IsDiffusion)
         {
-            Positive("block_size", config.BlockSize);
+            InRange("block_size", config.BlockSize, Math.Min(ConfigLimits.MaxBlockSize, config.MaxPositionEmbeddings));
             if (config.MaskTokenId is not { } mask) Fail("mask_token_id", "is required for model_type '" + config.ModelType + "'");
             else if (mask < 0 || mask >= config.VocabSize)
                 Fail("mask_token_id", $"({mask}) must lie in the vocabulary [0, {config.VocabSize})");
         }
         if (config.ModelType.EndsWith("_moe", StringComparison.Ordinal))
         {
-            Positive("num_experts", config.NumExperts);
-            Positive("moe_intermediate_size", config.MoeIntermediateSize);
+            InRange("num_experts", config.NumExperts, ConfigLimits.MaxExperts);
+            InRange("moe_intermediate_size", config.MoeIntermediateSize, ConfigLimits.MaxIntermediateSize);
             if (config.NumExpertsPerTok < 1 || config.NumExpertsPerTok > config.NumExperts)
                 Fail("num_experts_per_tok", $"({config.NumExpertsPerTok}) must lie in [1, num_experts = {config.NumExperts}]");
-            if (config.DecoderSparseStep < 1) Fail("decoder_sparse_step", $"must be at least 1 (found {config.DecoderSparseStep})");
+            InRange("decoder_sparse_step", config.DecoderSparseStep, ConfigLimits.MaxLayers);
         }
+        foreach (int layer in config.MlpOnlyLayers)
+            if (layer < 0 || layer >= config.NumHiddenLayers)
+                Fail("mlp_only_layers", $"lists layer {layer}, outside [0, num_hidden_layers = {config.NumHiddenLayers})");
         foreach (var (field, id) in new[] { ("eos_token_id", config.EosTokenId), ("pad_token_id", config.PadTokenId), ("bos_token_id", config.BosTokenId) })
         {
             if (id is { } v && (v < 0 || v >= config.VocabSize))
                 Fail(field, $"({v}) must lie in the vocabulary [0, {config.VocabSize})");
         }
+        foreach (int id in config.EosTokenIds)
+            if (id < 0 || id >= config.VocabSize) Fail("eos_token_id", $"({id}) must lie in the vocabulary [0, {config.VocabSize})");
+        CheckSizes(config, origin);
     }
 
-    private static JsonObject ParseObject(string json, string origin)
+    /// <summary>
+    /// Every size the loader and the engine compute from the config, in checked 64-bit arithmetic: the widths of
+    /// the attention projections (an int in the engine), each tensor's element count, and the parameter count.
+    /// </summary>
+    private static void CheckSizes(ModelConfig config, string origin)
     {
-        JsonNode? node;
+        long qWidth = (long)config.NumAttentionHeads * config.HeadDim;
+        if (qWidth > ConfigLimits.MaxWidth)
+            throw new CheckpointException(
+                $"{origin}: fields 'num_attention_heads' x 'head_dim' ({config.NumAttentionHeads} x {config.HeadDim} = {qWidth}) exceed {ConfigLimits.MaxWidth}");
+        long parameters;
         try
         {
-            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true });
+            parameters = ModelMemory.ParameterCount(config);
         }
-        catch (JsonException e)
+        catch (OverflowException)
         {
-            throw new CheckpointException($"{origin}: not valid JSON ({e.Message})", e);
+            throw new CheckpointException($"{origin}: the sizes give a parameter count beyond 64-bit arithmetic; the config is corrupt");
         }
-        if (node is not JsonObject obj)
-            throw new CheckpointException($"{origin}: expected a JSON object at the top level");
-        try
+        if (parameters > ConfigLimits.MaxParameters)
+            throw new CheckpointException(
+                $"{origin}: the sizes give {parameters} parameters, above the {ConfigLimits.MaxParameters} this loader accepts; the config is corrupt");
+        foreach (var (name, rows, columns) in ModelMemory.LargestMatrices(config))
         {
-            foreach (var key in obj.Where(kv => kv.Value is null).Select(kv => kv.Key).ToList()) obj.Remove(key);
+            long elements = checked((long)rows * columns);
+            if (elements > ConfigLimits.MaxTensorElements)
+                throw new CheckpointException(
+                    $"{origin}: tensor '{name}' would be [{rows}, {columns}] = {elements} elements, above {ConfigLimits.MaxTensorElements}");
         }
-        catch (ArgumentException e)
-        {
-            // JsonObject materialises lazily and refuses duplicate keys at that point.
-            throw new CheckpointException($"{origin}: not valid JSON: a key appears twice ({e.Message})", e);
-        }
+    }
+
+    /// <summary>The checked document as a mutable object, with JSON nulls removed (null counts as absent).</summary>
+    private static JsonObject ToObject(JsonDocument document, string origin)
+    {
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+            throw new CheckpointException($"{origin}: expected a JSON object at the top level, found {document.RootElement.ValueKind}");
+        var obj = JsonObject.Create(document.RootElement.Clone())!;
+        foreach (var key in obj.Where(kv => kv.Value is null).Select(kv => kv.Key).ToList()) obj.Remove(key);
         return obj;
     }
 

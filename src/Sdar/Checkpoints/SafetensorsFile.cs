@@ -40,17 +40,31 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public static SafetensorsFile Open(string path)
     {
         path = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(path)) throw new CheckpointException($"{path}: safetensors file not found");
-        long length = new FileInfo(path).Length;
+        // The hub cache stores weights as links into blobs/: map the final target, report the name the folder uses.
+        string target = CheckpointFiles.RequireRegularFile(path, "safetensors file");
+        long length = new FileInfo(target).Length;
         if (length < 8)
             throw new CheckpointException($"{path}: truncated: {length} bytes, but a safetensors file starts with an 8-byte header length");
 
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(target, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CheckpointException($"{path}: cannot open the safetensors file: {e.Message}", e);
+        }
         MemoryMappedFile mapping;
         try
         {
             mapping = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read,
                 HandleInheritability.None, leaveOpen: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stream.Dispose();
+            throw new CheckpointException($"{path}: cannot map the safetensors file: {e.Message}", e);
         }
         catch
         {
@@ -61,6 +75,11 @@ public sealed unsafe class SafetensorsFile : IDisposable
         try
         {
             view = mapping.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            mapping.Dispose();
+            throw new CheckpointException($"{path}: cannot map the safetensors file: {e.Message}", e);
         }
         catch
         {
@@ -92,42 +111,29 @@ public sealed unsafe class SafetensorsFile : IDisposable
         if (headerLength > MaxHeaderBytes)
             throw new CheckpointException($"{Path}: the header length {headerLength} exceeds the {MaxHeaderBytes}-byte limit");
 
-        byte[] headerBytes = new ReadOnlySpan<byte>(fileStart + 8, (int)headerLength).ToArray();
-        JsonDocument header;
-        try
-        {
-            header = JsonDocument.Parse(headerBytes);
-        }
-        catch (JsonException e)
-        {
-            throw new CheckpointException($"{Path}: the header is not valid JSON ({e.Message})", e);
-        }
+        // Strict UTF-8, no lone surrogates (in tensor names and __metadata__ too), no duplicate names.
+        using var header = JsonFile.Parse(new ReadOnlySpan<byte>(fileStart + 8, (int)headerLength), $"{Path}: the header");
 
-        using (header)
-        {
-            if (header.RootElement.ValueKind != JsonValueKind.Object)
-                throw new CheckpointException($"{Path}: the header must be a JSON object, found {header.RootElement.ValueKind}");
+        if (header.RootElement.ValueKind != JsonValueKind.Object)
+            throw new CheckpointException($"{Path}: the header must be a JSON object, found {header.RootElement.ValueKind}");
 
-            long dataStart = 8 + (long)headerLength;
-            long dataLength = Length - dataStart;
-            var tensors = new Dictionary<string, WeightTensor>(StringComparer.Ordinal);
-            var spans = new List<(long Begin, long End, string Name)>();
-            foreach (var entry in header.RootElement.EnumerateObject())
+        long dataStart = 8 + (long)headerLength;
+        long dataLength = Length - dataStart;
+        var tensors = new Dictionary<string, WeightTensor>(StringComparer.Ordinal);
+        var spans = new List<(long Begin, long End, string Name)>();
+        foreach (var entry in header.RootElement.EnumerateObject())
+        {
+            if (entry.Name == "__metadata__")
             {
-                if (entry.Name == "__metadata__")
-                {
-                    Metadata = ReadMetadata(entry.Value);
-                    continue;
-                }
-                if (tensors.ContainsKey(entry.Name))
-                    throw new CheckpointException($"{Path}: tensor '{entry.Name}' appears twice in the header");
-                var (dtype, shape, begin, end) = ReadEntry(entry.Name, entry.Value, dataLength);
-                tensors.Add(entry.Name, new WeightTensor(entry.Name, dtype, shape, fileStart + dataStart + begin));
-                spans.Add((begin, end, entry.Name));
+                Metadata = ReadMetadata(entry.Value);
+                continue;
             }
-            CheckNoOverlap(spans);
-            Tensors = tensors;
+            var (dtype, shape, begin, end) = ReadEntry(entry.Name, entry.Value, dataLength);
+            tensors.Add(entry.Name, new WeightTensor(entry.Name, dtype, shape, fileStart + dataStart + begin));
+            spans.Add((begin, end, entry.Name));
         }
+        CheckNoOverlap(spans);
+        Tensors = tensors;
     }
 
     private (DType DType, int[] Shape, long Begin, long End) ReadEntry(string name, JsonElement entry, long dataLength)
@@ -163,9 +169,11 @@ public sealed unsafe class SafetensorsFile : IDisposable
             shape[i++] = (int)d;
         }
 
+        long begin = 0, end = -1;
         if (!entry.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array ||
             offsets.GetArrayLength() != 2 ||
-            !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+            offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number ||
+            !offsets[0].TryGetInt64(out begin) || !offsets[1].TryGetInt64(out end) || begin < 0 || end < begin)
             throw new CheckpointException(
                 $"{Where()}: data_offsets must be [begin, end] with 0 <= begin <= end, found {(offsets.ValueKind == JsonValueKind.Undefined ? "nothing" : offsets.GetRawText())}");
 

@@ -35,9 +35,9 @@ public sealed class WeightFiles : IDisposable
     public static WeightFiles OpenDirectory(string directory)
     {
         string index = Path.Combine(directory, IndexFileName);
-        if (File.Exists(index)) return OpenIndex(index);
+        if (Present(index)) return OpenIndex(index);
         string single = Path.Combine(directory, SingleFileName);
-        if (File.Exists(single)) return OpenFile(single);
+        if (Present(single)) return OpenFile(single);
         throw new CheckpointException(
             $"{Path.GetFullPath(directory)}: no weights found (expected {SingleFileName} or {IndexFileName})");
     }
@@ -67,7 +67,7 @@ public sealed class WeightFiles : IDisposable
                 if (!shards.TryGetValue(shardName, out var shard))
                 {
                     string shardPath = Path.Combine(folder, shardName);
-                    if (!File.Exists(shardPath))
+                    if (!Present(shardPath))
                         throw new CheckpointException(
                             $"{indexPath}: shard '{shardName}' (listed for tensor '{tensor}') does not exist in {folder}");
                     shard = SafetensorsFile.Open(shardPath);
@@ -97,17 +97,7 @@ public sealed class WeightFiles : IDisposable
 
     private static List<(string Tensor, string Shard)> ReadWeightMap(string indexPath)
     {
-        if (!File.Exists(indexPath)) throw new CheckpointException($"{indexPath}: index file not found");
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(File.ReadAllBytes(indexPath));
-        }
-        catch (JsonException e)
-        {
-            throw new CheckpointException($"{indexPath}: not valid JSON ({e.Message})", e);
-        }
-        using (document)
+        using (var document = JsonFile.Read(indexPath, "index file"))
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object ||
                 !document.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
@@ -129,6 +119,13 @@ public sealed class WeightFiles : IDisposable
             return entries;
         }
     }
+
+    /// <summary>
+    /// Something is at <paramref name="path"/>: a file, a link (dangling too, so that opening it says where it points),
+    /// or a directory (so that opening it says it is not a regular file).
+    /// </summary>
+    private static bool Present(string path) =>
+        File.Exists(path) || Directory.Exists(path) || new FileInfo(path).LinkTarget is not null;
 
     public void Dispose()
     {

@@ -18,4 +18,6 @@ public sealed record GenerationConfig
     public int? TopK { get; init; }
     public double? TopP { get; init; }
     public int? MaxNewTokens { get; init; }
+    /// <summary>HF's cap on prompt + answer; checked for range, not used for decoding.</summary>
+    public int? MaxLength { get; init; }
 }

@@ -51,12 +51,16 @@ public sealed record GenerationOptions
     public bool RecordTrace { get; init; }
 
     /// <summary>
-    /// Checks every option against <paramref name="config"/> and resolves the derived values.
+    /// Checks every option against <paramref name="config"/> and resolves the derived values. With
+    /// <paramref name="promptLength"/> (0 when the prompt is not known yet) it also checks that the prompt plus
+    /// <see cref="MaxNewTokens"/> fit the model's context (<c>max_position_embeddings</c>) and that the KV cache and
+    /// activations they need fit the machine's memory, so nothing is allocated for a request that cannot run.
     /// Throws <see cref="ArgumentException"/> naming the offending option and what was expected.
     /// </summary>
-    public ResolvedGenerationOptions Resolve(ModelConfig config)
+    public ResolvedGenerationOptions Resolve(ModelConfig config, int promptLength = 0)
     {
         ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfNegative(promptLength);
         Require(MaxNewTokens >= 1, $"MaxNewTokens (max_new_tokens) must be at least 1; got {MaxNewTokens}");
         Require(double.IsFinite(Temperature) && Temperature >= 0,
             $"Temperature (temperature) must be a finite number >= 0 (0 = greedy); got {Temperature}");
@@ -71,7 +75,10 @@ public sealed record GenerationOptions
                 $"StopTokenIds (stop_token_ids) must be token ids in 0..{config.VocabSize - 1}; got {id}");
 
         if (!config.IsDiffusion)
-            return new ResolvedGenerationOptions(this, BlockLength: 1, DenoisingSteps: 1, MaskTokenId: -1);
+        {
+            var autoregressive = new ResolvedGenerationOptions(this, BlockLength: 1, DenoisingSteps: 1, MaskTokenId: -1);
+            return autoregressive with { RequiredBytes = CheckContext(config, promptLength, blockLength: 1) };
+        }
 
         int blockLength = BlockLength ?? config.BlockSize;
         Require(BlockLength is null || BlockLength >= 1, $"BlockLength (block_length) must be at least 1; got {BlockLength}");
@@ -84,7 +91,32 @@ public sealed record GenerationOptions
             $"Strategy (remasking_strategy) '{Strategy}' is unknown; expected one of: {string.Join(", ", UnmaskingStrategies.Names)}");
         Require(config.MaskTokenId is int m && m >= 0 && m < config.VocabSize,
             $"the checkpoint's config.json needs a mask_token_id in 0..{config.VocabSize - 1} for diffusion decoding; got {config.MaskTokenId?.ToString() ?? "none"}");
-        return new ResolvedGenerationOptions(this, blockLength, steps, config.MaskTokenId!.Value);
+        var resolved = new ResolvedGenerationOptions(this, blockLength, steps, config.MaskTokenId!.Value);
+        return resolved with { RequiredBytes = CheckContext(config, promptLength, blockLength) };
+    }
+
+    /// <summary>
+    /// The prompt and the answer must fit the model's positions: the answer region of block diffusion is whole
+    /// blocks, so prompt + max_new_tokens is rounded up to the block length first. Returns the memory the request
+    /// needs at most (see <see cref="ModelMemory.GenerationBytes"/>), after checking it against the machine's.
+    /// </summary>
+    private long CheckContext(ModelConfig config, int promptLength, int blockLength)
+    {
+        long requested = (long)promptLength + MaxNewTokens;
+        long positions = (requested + blockLength - 1) / blockLength * blockLength;
+        string prompt = promptLength > 0 ? $"the prompt ({promptLength} tokens) + " : "";
+        string rounding = positions != requested ? $", rounded up to whole blocks of {blockLength}," : "";
+        Require(positions <= config.MaxPositionEmbeddings,
+            $"{prompt}MaxNewTokens (max_new_tokens) {MaxNewTokens}{rounding} need {positions} positions, " +
+            $"but the model has {config.MaxPositionEmbeddings} (max_position_embeddings in config.json)");
+        int concurrentTasks = Math.Min(Model.Kernels.MatMul.Threads, config.NumKeyValueHeads);
+        long required = ModelMemory.GenerationBytes(config, positions, prefillTokens: Math.Max(promptLength, blockLength),
+            logitRows: blockLength, concurrentTasks);
+        long available = ModelMemory.AvailableBytes();
+        Require(required <= available,
+            $"{prompt}MaxNewTokens (max_new_tokens) {MaxNewTokens} need up to {required} bytes for the KV cache and activations " +
+            $"({positions} positions), but this machine has {available} bytes available");
+        return required;
     }
 
     private static void Require(bool condition, string message)
@@ -96,6 +128,9 @@ public sealed record GenerationOptions
 /// <summary>Options after validation, with the model-dependent values filled in.</summary>
 public sealed record ResolvedGenerationOptions(GenerationOptions Options, int BlockLength, int DenoisingSteps, int MaskTokenId)
 {
+    /// <summary>The most memory the request needs besides the weights (KV cache and activations), in bytes.</summary>
+    public long RequiredBytes { get; init; }
+
     /// <summary>Tokens committed at each denoising step, see <see cref="Decoding.StepSchedule"/>.</summary>
     public IReadOnlyList<int> StepSchedule { get; } = Decoding.StepSchedule.Build(BlockLength, DenoisingSteps);
 }

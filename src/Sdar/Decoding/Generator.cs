@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Sdar.Config;
 using Sdar.Model;
 
 namespace Sdar.Decoding;
@@ -75,14 +76,26 @@ public abstract class Generator
     {
         ArgumentNullException.ThrowIfNull(requests);
         var sequences = new List<DecodingSequence>(requests.Count);
+        var resolvedRequests = new ResolvedGenerationOptions[requests.Count];
+        long requiredBytes = 0;
         for (int i = 0; i < requests.Count; i++)
         {
             var request = requests[i] ?? throw new ArgumentException($"request {i} is null", nameof(requests));
             ArgumentNullException.ThrowIfNull(request.Options, $"requests[{i}].Options");
-            var resolved = request.Options.Resolve(Model.Config);
-            var stopIds = _defaultStopIds.Concat(request.Options.StopTokenIds ?? []).ToHashSet();
-            long seed = request.Options.Seed ?? Random.Shared.NextInt64();
-            sequences.Add(CreateSequence(i, request.PromptIds, resolved, stopIds, seed));
+            ArgumentNullException.ThrowIfNull(request.PromptIds, $"requests[{i}].PromptIds");
+            resolvedRequests[i] = request.Options.Resolve(Model.Config, request.PromptIds.Length);
+            requiredBytes += resolvedRequests[i].RequiredBytes;
+        }
+        // Each request fits alone (Resolve checked it); the batch runs them together, so their sum must fit too.
+        long available = ModelMemory.AvailableBytes();
+        if (requests.Count > 1 && requiredBytes > available)
+            throw new ArgumentException(
+                $"the batch of {requests.Count} requests needs up to {requiredBytes} bytes for KV caches and activations, but this machine has {available} bytes available; run fewer at once");
+        for (int i = 0; i < requests.Count; i++)
+        {
+            var stopIds = _defaultStopIds.Concat(requests[i].Options.StopTokenIds ?? []).ToHashSet();
+            long seed = requests[i].Options.Seed ?? Random.Shared.NextInt64();
+            sequences.Add(CreateSequence(i, requests[i].PromptIds, resolvedRequests[i], stopIds, seed));
         }
         return Run(sequences, cancellationToken);
     }
@@ -102,6 +115,22 @@ public abstract class Generator
             yield return chunks.Current;
     }
 
+    /// <summary>
+    /// Logits with NaN or Inf cannot be sampled from. The check above costs one pass over the logits; only when it
+    /// fails is the forward run again through the engine's diagnostic path, to name the layer where the non-finite
+    /// values first appear. The cache is first put back as it was before the forward (a storing forward advanced it).
+    /// </summary>
+    private NumericalFaultException LocateFault(SequenceInput input, float[] logits, AttentionKind attention, int blockLength)
+    {
+        if (input.StoreKv) input.Cache.Truncate(input.Cache.Length - input.Tokens.Length);
+        if (Model is INumericalDiagnostics diagnostics &&
+            diagnostics.LocateNonFinite(input with { StoreKv = false }, attention, blockLength) is { } fault)
+            return new NumericalFaultException(fault);
+        int index = NonFinite.IndexOf(logits);
+        int row = input.Logits == LogitsKind.Last ? input.Tokens.Length - 1 : index / Model.Config.VocabSize;
+        return new NumericalFaultException(new NumericalFault("lm_head", "logits", input.Cache.Length + row, logits[index]));
+    }
+
     private IEnumerable<GeneratedChunk> Run(List<DecodingSequence> sequences, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
@@ -118,7 +147,10 @@ public abstract class Generator
                 if (logits is null || logits.Length != members.Length)
                     throw new InvalidOperationException($"model returned {logits?.Length ?? 0} logit sets for a batch of {members.Length}");
                 for (int i = 0; i < members.Length; i++)
+                {
+                    if (NonFinite.IndexOf(logits[i]) >= 0) throw LocateFault(inputs[i], logits[i], group.Key.Attention, group.Key.BlockLength);
                     members[i].Apply(logits[i], clock.Elapsed, chunks);
+                }
             }
             active.RemoveAll(s => s.IsFinished);
             foreach (var chunk in chunks) yield return chunk;

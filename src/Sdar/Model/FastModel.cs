@@ -9,7 +9,7 @@ namespace Sdar.Model;
 /// matrix (SIMD, multithreaded, weights in their stored precision), attention runs per (sequence, KV head) in parallel.
 /// Tested against <see cref="ReferenceModel"/>. Batch-invariant: per-row arithmetic never depends on the other rows.
 /// </summary>
-public sealed class FastModel : ILanguageModel
+public sealed class FastModel : ILanguageModel, INumericalDiagnostics
 {
     private readonly ModelWeights _w;
     private readonly float[] _invFrequency;
@@ -29,7 +29,42 @@ public sealed class FastModel : ILanguageModel
 
     public ModelConfig Config => _w.Config;
 
-    public float[][] Forward(IReadOnlyList<SequenceInput> batch, AttentionKind attention, int blockLength)
+    public float[][] Forward(IReadOnlyList<SequenceInput> batch, AttentionKind attention, int blockLength) =>
+        Run(batch, attention, blockLength, probe: null);
+
+    /// <summary>
+    /// The diagnostic path: the same forward, checking the hidden states after the embedding and after every
+    /// attention and MLP block, then the final norm and the logits, and stopping at the first non-finite value.
+    /// </summary>
+    public NumericalFault? LocateNonFinite(SequenceInput input, AttentionKind attention, int blockLength)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.StoreKv) throw new ArgumentException("the diagnostic forward must not store K/V", nameof(input));
+        var probe = new NonFiniteProbe(input.Cache.Length);
+        var logits = Run([input], attention, blockLength, probe);
+        if (probe.Fault is null && logits.Length == 1)
+            probe.Check("lm_head", "logits", logits[0], Config.VocabSize, FirstLogitRow(input));
+        return probe.Fault;
+    }
+
+    /// <summary>Finds the first non-finite row of a stage; after the first fault the forward stops.</summary>
+    private sealed class NonFiniteProbe(int firstPosition)
+    {
+        public NumericalFault? Fault { get; private set; }
+
+        /// <param name="firstRow">The token row (within the input) of the first row of <paramref name="rows"/>.</param>
+        public bool Check(string module, string stage, ReadOnlySpan<float> rows, int width, int firstRow = 0)
+        {
+            if (Fault is not null) return true;
+            int index = NonFinite.IndexOf(rows);
+            if (index >= 0) Fault = new NumericalFault(module, stage, firstPosition + firstRow + index / width, rows[index]);
+            return Fault is not null;
+        }
+    }
+
+    private static int FirstLogitRow(SequenceInput input) => input.Logits == LogitsKind.Last ? input.Tokens.Length - 1 : 0;
+
+    private float[][] Run(IReadOnlyList<SequenceInput> batch, AttentionKind attention, int blockLength, NonFiniteProbe? probe)
     {
         var c = Config;
         if (attention == AttentionKind.BlockCausal && blockLength < 1) throw new ArgumentOutOfRangeException(nameof(blockLength), "block length must be at least 1");
@@ -70,6 +105,7 @@ public sealed class FastModel : ILanguageModel
         float eps = (float)c.RmsNormEps;
         Span<float> cos = stackalloc float[hd / 2];
         Span<float> sin = stackalloc float[hd / 2];
+        if (probe?.Check("model.embed_tokens", "embedding output", h, H) == true) return [];
 
         for (int l = 0; l < c.NumHiddenLayers; l++)
         {
@@ -110,20 +146,22 @@ public sealed class FastModel : ILanguageModel
 
             MatMul.Compute(layer.OProj, attnOut, R, projected);
             VectorMath.Add(h, projected);
+            if (probe?.Check($"model.layers.{l}", "self_attn output", h, H) == true) return [];
 
             for (int r = 0; r < R; r++) VectorMath.RmsNorm(h.AsSpan(r * H, H), _postNorms[l], normed.AsSpan(r * H, H), eps);
             if (layer.Moe is { } moe) MoeForward(moe, normed, R, projected);
             else MlpForward(layer.Mlp!, normed, R, projected);
             VectorMath.Add(h, projected);
+            if (probe?.Check($"model.layers.{l}", "mlp output", h, H) == true) return [];
         }
 
         foreach (var input in batch)
             if (input.StoreKv) input.Cache.Advance(input.Tokens.Length);
 
-        return Logits(batch, rowStart, h);
+        return Logits(batch, rowStart, h, probe);
     }
 
-    private float[][] Logits(IReadOnlyList<SequenceInput> batch, int[] rowStart, float[] h)
+    private float[][] Logits(IReadOnlyList<SequenceInput> batch, int[] rowStart, float[] h, NonFiniteProbe? probe)
     {
         var c = Config;
         int H = c.HiddenSize, V = c.VocabSize;
@@ -150,6 +188,9 @@ public sealed class FastModel : ILanguageModel
         var normed = new float[wanted.Count * H];
         for (int i = 0; i < wanted.Count; i++)
             VectorMath.RmsNorm(h.AsSpan(wanted[i] * H, H), _finalNorm, normed.AsSpan(i * H, H), (float)c.RmsNormEps);
+        // Rows of the final norm are the wanted rows only, so a fault here is reported at the first wanted row.
+        // The probe runs one sequence, so the wanted rows are its rows from FirstLogitRow on.
+        if (probe?.Check("model.norm", "final norm output", normed, H, FirstLogitRow(batch[0])) == true) return [];
         var all = new float[(long)wanted.Count * V];
         MatMul.Compute(_w.LmHead, normed, wanted.Count, all);
         if (batch.Count == 1)

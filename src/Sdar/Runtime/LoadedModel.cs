@@ -23,30 +23,30 @@ public enum EngineKind
 public sealed class LoadedModel : IDisposable
 {
     private readonly Checkpoint _checkpoint;
-    private readonly Lazy<ChatTemplate?> _chatTemplate;
+    private readonly ModelTokenizer _tokenizer;
 
-    private LoadedModel(Checkpoint checkpoint, HfTokenizer tokenizer, ILanguageModel engine)
+    private LoadedModel(Checkpoint checkpoint, ModelTokenizer tokenizer, ILanguageModel engine)
     {
         _checkpoint = checkpoint;
-        Tokenizer = tokenizer;
+        _tokenizer = tokenizer;
         Engine = engine;
         StopTokenIds = DefaultStopIds(checkpoint);
         Generator = Generator.For(engine, StopTokenIds);
-        _chatTemplate = new Lazy<ChatTemplate?>(() => tokenizer.ChatTemplate is { } source ? ParseTemplate(source, tokenizer.ChatTemplateOrigin) : null);
     }
 
-    /// <summary>Opens <paramref name="modelDir"/>: config.json, weights, tokenizer.json (+ tokenizer_config.json).</summary>
+    /// <summary>
+    /// Opens <paramref name="modelDir"/>: config.json, weights, tokenizer.json (+ tokenizer_config.json). A
+    /// HuggingFace hub cache folder (<c>models--Org--Name</c>) or a snapshot with symlinked files works too.
+    /// </summary>
     public static LoadedModel Open(string modelDir, EngineKind engine = EngineKind.Fast)
     {
         var checkpoint = Checkpoint.Open(modelDir);
         try
         {
-            if (!File.Exists(checkpoint.TokenizerPath))
-                throw new CheckpointException($"{checkpoint.TokenizerPath}: file not found (a model folder needs its tokenizer.json)");
-            var tokenizer = HfTokenizer.Load(checkpoint.TokenizerPath);
-            if (tokenizer.VocabSize > checkpoint.Config.VocabSize)
+            var tokenizer = ModelTokenizer.Open(checkpoint.Directory);
+            if (tokenizer.Tokenizer.VocabSize > checkpoint.Config.VocabSize)
                 throw new CheckpointException(
-                    $"{checkpoint.TokenizerPath}: the tokenizer has {tokenizer.VocabSize} tokens but config.json vocab_size is {checkpoint.Config.VocabSize}");
+                    $"{checkpoint.TokenizerPath}: the tokenizer has {tokenizer.Tokenizer.VocabSize} tokens but config.json vocab_size is {checkpoint.Config.VocabSize}");
             ILanguageModel model = engine == EngineKind.Fast ? new FastModel(checkpoint.Weights) : new ReferenceModel(checkpoint.Weights);
             return new LoadedModel(checkpoint, tokenizer, model);
         }
@@ -61,7 +61,7 @@ public sealed class LoadedModel : IDisposable
     public ModelConfig Config => _checkpoint.Config;
     public GenerationConfig GenerationConfig => _checkpoint.GenerationConfig;
     public ModelWeights Weights => _checkpoint.Weights;
-    public HfTokenizer Tokenizer { get; }
+    public HfTokenizer Tokenizer => _tokenizer.Tokenizer;
     public ILanguageModel Engine { get; }
     public Generator Generator { get; }
 
@@ -69,16 +69,11 @@ public sealed class LoadedModel : IDisposable
     public IReadOnlyList<int> StopTokenIds { get; }
 
     /// <summary>The chat template of tokenizer_config.json, parsed on first use; null when the model has none.</summary>
-    public ChatTemplate? ChatTemplate => _chatTemplate.Value;
+    public ChatTemplate? ChatTemplate => _tokenizer.ChatTemplate;
 
     /// <summary>Renders a conversation with the model's chat template (transformers' apply_chat_template).</summary>
-    public string RenderChat(IReadOnlyList<IReadOnlyDictionary<string, object?>> messages, bool addGenerationPrompt = true, bool? enableThinking = null)
-    {
-        var template = ChatTemplate ?? throw new CheckpointException(
-            $"{Path.Combine(Directory, "tokenizer_config.json")}: no chat_template; the model cannot format chat messages");
-        return template.RenderChat(messages, addGenerationPrompt, enableThinking,
-            bosToken: Tokenizer.BosToken ?? "", eosToken: Tokenizer.EosToken ?? "");
-    }
+    public string RenderChat(IReadOnlyList<IReadOnlyDictionary<string, object?>> messages, bool addGenerationPrompt = true, bool? enableThinking = null) =>
+        _tokenizer.RenderChat(messages, addGenerationPrompt, enableThinking);
 
     /// <summary>
     /// The prompt ids for a user text: raw, or as a one-turn chat (optional system message) with the generation
@@ -91,18 +86,6 @@ public sealed class LoadedModel : IDisposable
         if (system is not null) messages.Add(ChatMessages.Message("system", system));
         messages.Add(ChatMessages.Message("user", text));
         return Tokenizer.Encode(RenderChat(messages, addGenerationPrompt: true, enableThinking)).ToArray();
-    }
-
-    private ChatTemplate ParseTemplate(string source, string? origin)
-    {
-        try
-        {
-            return ChatTemplate.Parse(source, origin ?? $"{Path.Combine(Directory, "tokenizer_config.json")} chat_template");
-        }
-        catch (TemplateException e)
-        {
-            throw new CheckpointException(e.Message, e);
-        }
     }
 
     private static IReadOnlyList<int> DefaultStopIds(Checkpoint checkpoint)
