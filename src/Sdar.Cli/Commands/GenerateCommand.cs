@@ -50,7 +50,7 @@ internal static class GenerateCommand
             bool asJson = parse.GetValue(json);
             var decoder = loaded.Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
             GenerationResult? result = null;
-            GenerationFlags.Validate(options, loaded.Config);
+            GenerationFlags.Validate(options, loaded.Config, ids.Length);
             foreach (var chunk in loaded.Generator.Stream(ids, options, cancellation))
             {
                 if (!asJson)

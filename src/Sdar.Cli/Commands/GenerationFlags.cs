@@ -77,12 +77,15 @@ internal sealed class GenerationFlags
         ("StopTokenIds (stop_token_ids)", "--stop-token-ids"),
     ];
 
-    /// <summary>Checks <paramref name="options"/> against the model, with errors that name the flags.</summary>
-    public static void Validate(GenerationOptions options, ModelConfig config)
+    /// <summary>
+    /// Checks <paramref name="options"/> against the model (and a prompt of <paramref name="promptLength"/> tokens
+    /// against its context), with errors that name the flags.
+    /// </summary>
+    public static void Validate(GenerationOptions options, ModelConfig config, int promptLength = 0)
     {
         try
         {
-            options.Resolve(config);
+            options.Resolve(config, promptLength);
         }
         catch (ArgumentException e)
         {
