@@ -35,7 +35,8 @@ public sealed class TemplateLimitsTests(ITestOutputHelper output)
             MaxCallDepth = d.MaxCallDepth / 100,
             MaxNestingDepth = d.MaxNestingDepth / 100,
             MaxAllocatedBytes = d.MaxAllocatedBytes / 100,
-            MaxRenderTime = d.MaxRenderTime / 100,
+            // Time is only reported: on a loaded test machine a 10 ms render can take 100 ms.
+            MaxRenderTime = d.MaxRenderTime,
         };
         foreach (var (name, source) in RealTemplates.All)
         {
