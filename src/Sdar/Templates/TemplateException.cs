@@ -43,6 +43,8 @@ public sealed class TemplateException : SdarException
 
     private static string OneLine(string text)
     {
+        // Details quote template values (an undefined key, raise_exception's text), which can be megabytes.
+        if (text.Length > 1000) text = text[..1000] + "...";
         if (!text.Any(char.IsControl)) return text;
         var sb = new System.Text.StringBuilder(text.Length + 8);
         foreach (char c in text)

@@ -44,4 +44,13 @@ public class ChatMessagesTests
         Assert.Equal("hello", m["content"]);
         Assert.Equal(2, m.Count);
     }
+
+    [Theory]
+    [InlineData("""[{"role": "user", "content": "a\ud800b"}]""", "messages[0].content: holds a lone UTF-16 surrogate escape")]
+    [InlineData("""[{"role": "user", "\udc00": 1}]""", "messages[0] (key #1): holds a lone UTF-16 surrogate escape")]
+    public void A_lone_surrogate_in_messages_is_an_argument_error_naming_the_field(string json, string expected)
+    {
+        var e = Assert.Throws<ArgumentException>(() => ChatMessages.FromJson(json));
+        Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
+    }
 }

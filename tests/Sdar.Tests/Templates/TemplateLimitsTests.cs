@@ -116,6 +116,7 @@ public sealed class TemplateLimitsTests(ITestOutputHelper output)
     [InlineData("{{ (['ab' * 1000000] * 100)|tojson }}", "(tojson)")]
     [InlineData("{{ [[1]]|tojson(indent=10**9) }}", "(tojson indent)")]
     [InlineData("{{ ('\"' * 10000000)|e }}", "(e: escaping would make 60,000,000)")]
+    [InlineData("{% for c in 'ab' * 1000000 %}{% endfor %}", "list size limit of 1,000,000 items (iterating over a string would make 2,000,000)")]
     public void Operations_that_would_build_huge_values_fail_before_allocating(string source, string limit)
     {
         long before = GC.GetAllocatedBytesForCurrentThread();
