@@ -70,7 +70,7 @@ public static class StrictJson
         }
         catch (JsonException e)
         {
-            throw error($"{source} is not valid JSON: {e.Message}");
+            throw error($"{source} is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1} of the line): {Reason(e)}");
         }
         int surrogate = FirstLoneSurrogateEscape(utf8.Span);
         if (surrogate >= 0)
@@ -81,6 +81,22 @@ public static class StrictJson
                 + $"'{Encoding.ASCII.GetString(utf8.Span.Slice(surrogate, 6))}' (line {LineAt(utf8.Span, surrogate)}), which is not text.");
         }
         return document;
+    }
+
+    /// <summary>
+    /// The reader's reason without its position suffix, on one line: the reason quotes the offending text, which
+    /// in a broken file can run over several lines.
+    /// </summary>
+    private static string Reason(JsonException e)
+    {
+        string reason = e.Message;
+        int suffix = reason.IndexOf(" Path: ", StringComparison.Ordinal);
+        if (suffix < 0) suffix = reason.IndexOf(" LineNumber: ", StringComparison.Ordinal);
+        if (suffix >= 0) reason = reason[..suffix];
+        var sb = new StringBuilder(reason.Length);
+        foreach (char c in reason.Length > 200 ? reason[..200] + "..." : reason)
+            sb.Append(char.IsControl(c) ? $"\\u{(int)c:x4}" : c);
+        return sb.ToString();
     }
 
     /// <summary>The string value of <paramref name="element"/>, or an error naming the file and field.</summary>

@@ -51,7 +51,7 @@ public static class ChatMessages
         JsonValueKind.Null or JsonValueKind.Undefined => null,
         JsonValueKind.True => true,
         JsonValueKind.False => false,
-        JsonValueKind.String => StringOf(e, path),
+        JsonValueKind.String => Text(() => e.GetString()!, path),
         JsonValueKind.Number => IsIntegerLiteral(e.GetRawText()) && e.TryGetInt64(out long l) ? (object)l : e.GetDouble(),
         JsonValueKind.Array => e.EnumerateArray().Select((x, i) => FromJsonElement(x, $"{path}[{i}]")).ToList(),
         JsonValueKind.Object => ObjectFrom(e, path),
@@ -61,27 +61,21 @@ public static class ChatMessages
     private static Dictionary<string, object?> ObjectFrom(JsonElement e, string path)
     {
         var dict = new Dictionary<string, object?>();
+        int k = 0;
         foreach (JsonProperty p in e.EnumerateObject())
         {
-            string name = NameOf(p, path);
+            string name = Text(() => p.Name, $"{path} (key #{k++})");
             if (dict.ContainsKey(name)) throw new ArgumentException($"{path}.{name}: duplicate key");
             dict[name] = FromJsonElement(p.Value, $"{path}.{name}");
         }
         return dict;
     }
 
-    // System.Text.Json accepts a lone surrogate escape ("\ud800") as valid JSON and throws only when the string is
-    // read; such a string is not text, so it is an error naming the field, like any other bad value.
-    private static string StringOf(JsonElement e, string path)
+    /// <summary>A JSON string; an unpaired surrogate escape ("\ud800") is valid JSON but not text, and is refused by path.</summary>
+    private static string Text(Func<string> read, string path)
     {
-        try { return e.GetString()!; }
-        catch (InvalidOperationException) { throw new ArgumentException($"{path}: not valid Unicode text (a lone UTF-16 surrogate escape such as \\ud800)"); }
-    }
-
-    private static string NameOf(JsonProperty p, string path)
-    {
-        try { return p.Name; }
-        catch (InvalidOperationException) { throw new ArgumentException($"{path}: a key is not valid Unicode text (a lone UTF-16 surrogate escape such as \\ud800)"); }
+        try { return read(); }
+        catch (InvalidOperationException) { throw new ArgumentException($"{path}: holds a lone UTF-16 surrogate escape, which is not text"); }
     }
 
     private static bool IsIntegerLiteral(string raw) => raw.IndexOfAny(['.', 'e', 'E']) < 0;

@@ -152,7 +152,10 @@ internal sealed partial class Interpreter
 
     private void ExecFor(ForStmt f, Frame frame, StringBuilder output)
     {
-        IReadOnlyList<object?> items = PyOps.Iterate(Eval(f.Iterable, frame), f.Iterable.Line);
+        object? iterable = Eval(f.Iterable, frame);
+        // A string is iterated as a list of its characters: refuse one longer than a list may be before building it.
+        if (iterable is string text) Budget.CheckList(text.Length, f.Line, "iterating over a string");
+        IReadOnlyList<object?> items = PyOps.Iterate(iterable, f.Iterable.Line);
         if (f.Filter is not null)
         {
             var kept = new List<object?>();

@@ -34,9 +34,21 @@ public sealed class TemplateException : SdarException
     internal TemplateException InTemplate(string? templateName) =>
         templateName is null || TemplateName is not null ? this : new TemplateException(templateName, Detail, Line, this);
 
+    /// <summary>One line, whatever the detail quotes (raise_exception text, a stray control character).</summary>
     private static string Format(string? templateName, string detail, int line)
     {
-        string located = line > 0 ? $"line {line}: {detail}" : detail;
+        string located = line > 0 ? $"line {line}: {OneLine(detail)}" : OneLine(detail);
         return templateName is null ? located : $"{templateName}: {located}";
+    }
+
+    private static string OneLine(string text)
+    {
+        // Details quote template values (an undefined key, raise_exception's text), which can be megabytes.
+        if (text.Length > 1000) text = text[..1000] + "...";
+        if (!text.Any(char.IsControl)) return text;
+        var sb = new System.Text.StringBuilder(text.Length + 8);
+        foreach (char c in text)
+            sb.Append(c switch { '\n' => "\\n", '\r' => "\\r", '\t' => "\\t", _ when char.IsControl(c) => $"\\x{(int)c:x2}", _ => c.ToString() });
+        return sb.ToString();
     }
 }

@@ -86,8 +86,9 @@ public sealed class HfTokenizer
         {
             if (idToToken[id] is { } other)
                 throw new CheckpointException($"In '{path}', field 'model.vocab' gives id {id} to both \"{other}\" and \"{token}\".");
+            if (!byToken.TryAdd(token, id))
+                throw new CheckpointException($"In '{path}', field 'model.vocab' lists the token \"{token}\" twice (ids {byToken[token]} and {id}).");
             idToToken[id] = token;
-            byToken[token] = id;
         }
         return byToken;
     }

@@ -4,6 +4,9 @@ using Microsoft.ML.Tokenizers;
 
 namespace Sdar.Tokenization;
 
+/// <summary>One regex split of the chain and where it was defined ("'…/tokenizer.json' field 'pre_tokenizer.pattern.Regex'").</summary>
+internal sealed record SplitStep(Regex Regex, string Origin);
+
 /// <summary>
 /// HuggingFace's pre-tokenizer chain for byte-level BPE: a sequence of regex splits with the "Isolated"
 /// behaviour (every match is a piece, and so is every stretch between matches), each applied to the pieces of
@@ -18,9 +21,11 @@ namespace Sdar.Tokenization;
 /// </remarks>
 internal sealed class SplitPreTokenizer : PreTokenizer
 {
-    private readonly Regex[] _steps;
+    private readonly SplitStep[] _steps;
 
-    public SplitPreTokenizer(IReadOnlyList<Regex> steps) => _steps = [.. steps];
+    public SplitPreTokenizer(IReadOnlyList<SplitStep> steps) => _steps = [.. steps];
+
+    public SplitPreTokenizer(IReadOnlyList<Regex> steps) : this(steps.Select(r => new SplitStep(r, "a pre-tokenizer pattern")).ToList()) { }
 
     public override IEnumerable<(int Offset, int Length)> PreTokenize(string text) => PreTokenize(text.AsSpan());
 
@@ -29,15 +34,26 @@ internal sealed class SplitPreTokenizer : PreTokenizer
         var pieces = new List<(int Offset, int Length)>();
         if (!text.IsEmpty)
             pieces.Add((0, text.Length));
-        foreach (Regex regex in _steps)
+        foreach (SplitStep step in _steps)
         {
             var next = new List<(int Offset, int Length)>(pieces.Count * 2);
-            foreach ((int offset, int length) in pieces)
-                SplitIsolated(regex, text.Slice(offset, length), offset, next);
+            try
+            {
+                foreach ((int offset, int length) in pieces)
+                    SplitIsolated(step.Regex, text.Slice(offset, length), offset, next);
+            }
+            catch (RegexMatchTimeoutException e)
+            {
+                throw new TokenizerException(
+                    $"{step.Origin} took longer than {e.MatchTimeout.TotalSeconds:0.#} s on one piece of text (catastrophic backtracking?); "
+                    + $"the pattern is {Truncate(e.Pattern)}", e);
+            }
             pieces = next;
         }
         return pieces;
     }
+
+    private static string Truncate(string pattern) => pattern.Length > 200 ? pattern[..200] + "..." : pattern;
 
     /// <summary>Appends the matches of <paramref name="regex"/> in <paramref name="piece"/> and the gaps between them.</summary>
     internal static void SplitIsolated(Regex regex, ReadOnlySpan<char> piece, int baseOffset, List<(int, int)> output)

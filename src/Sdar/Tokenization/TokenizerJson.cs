@@ -11,7 +11,7 @@ internal sealed record TokenizerDefinition(
     List<string> Merges,
     List<AddedTokenRule> AddedTokens,
     List<NormalizationForm> Normalizations,
-    List<Regex> Splits,
+    List<SplitStep> Splits,
     bool AddPrefixSpace,
     string? UnknownToken,
     bool FuseUnknownTokens);
@@ -52,7 +52,7 @@ internal static class TokenizerJson
         if (unk is not null && !vocab.Exists(kv => kv.Key == unk))
             throw f.Error("model.unk_token", "must be a token of model.vocab", model.GetProperty("unk_token"));
 
-        var splits = new List<Regex>();
+        var splits = new List<SplitStep>();
         bool byteLevel = false, addPrefixSpace = false;
         if (JsonFields.Optional(root, "pre_tokenizer") is { } pre)
             ReadPreTokenizer(f, pre, "pre_tokenizer", splits, ref byteLevel, ref addPrefixSpace);
@@ -65,8 +65,10 @@ internal static class TokenizerJson
 
         ReadDecoder(f, f.Required(root, "decoder", "decoder", JsonValueKind.Object), "decoder");
 
+        List<string> merges = ReadMerges(f, model);
+        CheckMergesAreInVocabulary(f, vocab, merges);
         return new TokenizerDefinition(
-            vocab, ReadMerges(f, model), ReadAddedTokens(f, root), normalizations, splits, addPrefixSpace,
+            vocab, merges, ReadAddedTokens(f, root), normalizations, splits, addPrefixSpace,
             unk, f.OptionalBool(model, "fuse_unk", "model.fuse_unk", false));
     }
 
@@ -120,6 +122,25 @@ internal static class TokenizerJson
         return KeepLastOfDuplicates(result);
     }
 
+    /// <summary>As HuggingFace's BPE builder: both parts of a merge and the merged token must be in the vocabulary.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CheckMergesAreInVocabulary(JsonFields f, List<KeyValuePair<string, int>> vocab, List<string> merges)
+    {
+        var tokens = new HashSet<string>(vocab.Count, StringComparer.Ordinal);
+        foreach (var (token, _) in vocab) tokens.Add(token);
+        for (int i = 0; i < merges.Count; i++)
+        {
+            string merge = merges[i];
+            int space = merge.IndexOf(' ', StringComparison.Ordinal);
+            string a = merge[..space], b = merge[(space + 1)..];
+            string? missing = !tokens.Contains(a) ? a : !tokens.Contains(b) ? b : !tokens.Contains(a + b) ? a + b : null;
+            if (missing is not null)
+                throw f.Error($"model.merges[{i}]", $"must merge tokens of model.vocab into a token of model.vocab; \"{Truncate(missing)}\" is not in it");
+        }
+    }
+
+    private static string Truncate(string s) => s.Length > 60 ? s[..60] + "..." : s;
+
     /// <summary>HuggingFace builds its merge table as a map, so a repeated pair keeps the rank of its last entry.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static List<string> KeepLastOfDuplicates(List<string> merges)
@@ -138,6 +159,7 @@ internal static class TokenizerJson
     private static List<AddedTokenRule> ReadAddedTokens(JsonFields f, JsonElement root)
     {
         var rules = new List<AddedTokenRule>();
+        var ids = new Dictionary<int, string>();
         if (JsonFields.Optional(root, "added_tokens") is not { } added)
             return rules;
         if (added.ValueKind != JsonValueKind.Array)
@@ -152,6 +174,9 @@ internal static class TokenizerJson
             string content = f.RequiredString(t, "content", at + ".content");
             if (content.Length == 0)
                 throw f.Error(at + ".content", "must not be empty");
+            if (ids.TryGetValue(id, out string? other) && other != content)
+                throw f.Error(at + ".id", $"must differ from the id of the added token \"{Truncate(other)}\" ({id})");
+            ids[id] = content;
             bool special = f.OptionalBool(t, "special", at + ".special", false);
             rules.Add(new AddedTokenRule(
                 new AddedToken(id, content, special),
@@ -163,7 +188,7 @@ internal static class TokenizerJson
         return rules;
     }
 
-    private static void ReadPreTokenizer(JsonFields f, JsonElement step, string path, List<Regex> splits, ref bool byteLevel, ref bool addPrefixSpace)
+    private static void ReadPreTokenizer(JsonFields f, JsonElement step, string path, List<SplitStep> splits, ref bool byteLevel, ref bool addPrefixSpace)
     {
         if (step.ValueKind != JsonValueKind.Object)
             throw f.Error(path, "must be an object", step);
@@ -211,11 +236,20 @@ internal static class TokenizerJson
         }
     }
 
-    private static Regex Compile(JsonFields f, string pattern, string path)
+    /// <summary>
+    /// A split pattern can backtrack catastrophically (<c>(a+)+$</c>), so each match gets a time budget far above
+    /// what real patterns need (microseconds); running out is a <see cref="TokenizerException"/> naming the field.
+    /// The patterns in use (GPT-2's, Qwen's, Llama 3's) need lookahead, which RegexOptions.NonBacktracking lacks,
+    /// and switching engines by pattern could change how text splits, so the backtracking engine is kept.
+    /// </summary>
+    internal static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(2);
+
+    private static SplitStep Compile(JsonFields f, string pattern, string path)
     {
         try
         {
-            return new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+            var regex = new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, MatchTimeout);
+            return new SplitStep(regex, $"Tokenizer file '{f.FilePath}': the pre_tokenizer pattern at '{path}'");
         }
         catch (ArgumentException e)
         {

@@ -30,8 +30,6 @@ public class ChatMessagesTests
     [InlineData("[{\"role\": 3, \"content\": \"a\"}]", "messages[0].role: expected a string, got a number")]
     [InlineData("[{\"role\": \"user\", \"content\": 7}]", "messages[0].content: expected a string, null or a list of parts, got a number")]
     [InlineData("[{\"role\": \"user\",", "messages: invalid JSON")]
-    [InlineData("[{\"role\": \"user\", \"content\": \"\\ud800\"}]", "messages[0].content: not valid Unicode text")]
-    [InlineData("[{\"role\": \"user\", \"\\udc00\": 1}]", "messages[0]: a key is not valid Unicode text")]
     public void FromJson_names_the_bad_element_and_field(string json, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => ChatMessages.FromJson(json));
@@ -45,5 +43,14 @@ public class ChatMessagesTests
         Assert.Equal("user", m["role"]);
         Assert.Equal("hello", m["content"]);
         Assert.Equal(2, m.Count);
+    }
+
+    [Theory]
+    [InlineData("""[{"role": "user", "content": "a\ud800b"}]""", "messages[0].content: holds a lone UTF-16 surrogate escape")]
+    [InlineData("""[{"role": "user", "\udc00": 1}]""", "messages[0] (key #1): holds a lone UTF-16 surrogate escape")]
+    public void A_lone_surrogate_in_messages_is_an_argument_error_naming_the_field(string json, string expected)
+    {
+        var e = Assert.Throws<ArgumentException>(() => ChatMessages.FromJson(json));
+        Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
     }
 }

@@ -35,7 +35,8 @@ public sealed class TemplateLimitsTests(ITestOutputHelper output)
             MaxCallDepth = d.MaxCallDepth / 100,
             MaxNestingDepth = d.MaxNestingDepth / 100,
             MaxAllocatedBytes = d.MaxAllocatedBytes / 100,
-            MaxRenderTime = d.MaxRenderTime / 100,
+            // Time is only reported: on a loaded test machine a 10 ms render can take 100 ms.
+            MaxRenderTime = d.MaxRenderTime,
         };
         foreach (var (name, source) in RealTemplates.All)
         {
@@ -115,6 +116,7 @@ public sealed class TemplateLimitsTests(ITestOutputHelper output)
     [InlineData("{{ (['ab' * 1000000] * 100)|tojson }}", "(tojson)")]
     [InlineData("{{ [[1]]|tojson(indent=10**9) }}", "(tojson indent)")]
     [InlineData("{{ ('\"' * 10000000)|e }}", "(e: escaping would make 60,000,000)")]
+    [InlineData("{% for c in 'ab' * 1000000 %}{% endfor %}", "list size limit of 1,000,000 items (iterating over a string would make 2,000,000)")]
     public void Operations_that_would_build_huge_values_fail_before_allocating(string source, string limit)
     {
         long before = GC.GetAllocatedBytesForCurrentThread();

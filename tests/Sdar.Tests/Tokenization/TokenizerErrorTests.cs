@@ -86,7 +86,7 @@ public sealed class TokenizerErrorTests : IDisposable
     {
         _t.Model["merges"]!.AsArray().Add("x yz");
         var e = LoadFails();
-        Assert.Contains("'model.merges'", e.Message);
+        Assert.Contains("'model.merges[6]'", e.Message);
         Assert.Contains("yz", e.Message);
     }
 
@@ -163,5 +163,106 @@ public sealed class TokenizerErrorTests : IDisposable
         var e = Assert.Throws<CheckpointException>(() => HfTokenizer.Load(path));
         Assert.Contains(Path.Combine(_t.Folder, "tokenizer_config.json"), e.Message);
         Assert.Contains("'eos_token'", e.Message);
+    }
+
+    [Fact]
+    public void A_merge_whose_result_is_not_in_the_vocabulary_is_named_by_its_index()
+    {
+        _t.Model["merges"]!.AsArray().Add("h o");
+        var e = LoadFails();
+        Assert.Contains("field 'model.merges[6]' must merge tokens of model.vocab into a token of model.vocab; \"ho\" is not in it", e.Message);
+    }
+
+    [Fact]
+    public void A_token_listed_twice_in_the_vocabulary_is_refused()
+    {
+        string path = _t.Write();
+        string json = File.ReadAllText(path).Replace("\"hello\":", "\"hell\":999,\"hello\":", StringComparison.Ordinal);
+        File.WriteAllText(path, json);
+        var e = Assert.Throws<CheckpointException>(() => HfTokenizer.Load(path));
+        Assert.Contains("field 'model.vocab' lists the token \"hell\" twice", e.Message);
+    }
+
+    [Fact]
+    public void Two_added_tokens_with_one_id_are_refused()
+    {
+        _t.AddToken(300, "<a>");
+        _t.AddToken(300, "<b>");
+        Assert.Contains("field 'added_tokens[1].id' must differ from the id of the added token \"<a>\" (300)", LoadFails().Message);
+    }
+
+    [Theory]
+    [InlineData("tokenizer.json")]
+    [InlineData("tokenizer_config.json")]
+    public void A_lone_surrogate_in_a_tokenizer_file_is_an_error_naming_the_file_and_field(string file)
+    {
+        string path = _t.Write();
+        string target = Path.Combine(_t.Folder, file);
+        if (file == "tokenizer.json")
+            File.WriteAllText(path, File.ReadAllText(path).Replace("\"hello\":", "\"hel\\ud800lo\":", StringComparison.Ordinal));
+        else
+            _t.WriteFile(file, "{\"chat_template\": \"{{ x }}\\udc00\"}");
+        var e = Assert.Throws<CheckpointException>(() => HfTokenizer.Load(path));
+        Assert.Contains($"'{target}'", e.Message);
+        Assert.Contains(file == "tokenizer.json" ? "field 'model.vocab.(key #" : "field 'chat_template'", e.Message);
+        Assert.Contains("lone UTF-16 surrogate", e.Message);
+    }
+
+    [Theory]
+    [InlineData("tokenizer.json")]
+    [InlineData("tokenizer_config.json")]
+    public void Invalid_utf8_in_a_tokenizer_file_is_an_error_naming_the_file(string file)
+    {
+        string path = _t.Write();
+        string target = Path.Combine(_t.Folder, file);
+        byte[] bytes = file == "tokenizer.json" ? File.ReadAllBytes(path) : "{\"eos_token\": \"<x>\"}"u8.ToArray();
+        bytes[bytes.Length / 2] = 0xC0;
+        File.WriteAllBytes(target, bytes);
+        var e = Assert.Throws<CheckpointException>(() => HfTokenizer.Load(path));
+        Assert.Contains($"'{target}' is not valid UTF-8: byte 0xC0 at offset {bytes.Length / 2:N0}", e.Message);
+    }
+
+    [Fact]
+    public void Invalid_utf8_in_chat_template_jinja_is_an_error_naming_the_file()
+    {
+        string path = _t.Write();
+        File.WriteAllBytes(Path.Combine(_t.Folder, "chat_template.jinja"), [(byte)'{', 0xFF, (byte)'}']);
+        var e = Assert.Throws<CheckpointException>(() => HfTokenizer.Load(path));
+        Assert.Contains("chat_template.jinja' is not valid UTF-8", e.Message);
+    }
+
+    [Fact]
+    public void The_chat_template_says_where_it_was_read()
+    {
+        _t.WriteFile("tokenizer_config.json", "{\"chat_template\": \"{{ x }}\"}");
+        Assert.Equal(Path.Combine(_t.Folder, "tokenizer_config.json") + " chat_template", _t.Load().ChatTemplateOrigin);
+        _t.WriteFile("chat_template.jinja", "{{ y }}");
+        Assert.Equal(Path.Combine(_t.Folder, "chat_template.jinja"), _t.Load().ChatTemplateOrigin);
+    }
+
+    [Theory]
+    [InlineData("{\"chat_template\": 3}", "field 'chat_template' must be a string or a list")]
+    [InlineData("{\"chat_template\": [{\"name\": \"default\"}]}", "field 'chat_template[0].template' is required")]
+    [InlineData("{\"chat_template\": [7]}", "field 'chat_template[0]' must be an object")]
+    [InlineData("{\"bos_token\": {\"content\": 5}}", "field 'bos_token.content' must be a string")]
+    [InlineData("[1, 2]", "must hold a JSON object")]
+    public void Wrong_types_in_tokenizer_config_are_named(string json, string expected)
+    {
+        _t.WriteFile("tokenizer_config.json", json);
+        string path = _t.Write();
+        Assert.Contains(expected, Assert.Throws<CheckpointException>(() => HfTokenizer.Load(path)).Message);
+    }
+
+    [Fact]
+    public void A_catastrophically_backtracking_split_pattern_fails_within_its_time_budget_naming_the_file_and_field()
+    {
+        // Lookahead keeps .NET on the backtracking engine, where (a+)+ on "aaa...ab" takes exponential time.
+        _t.Json["pre_tokenizer"]!["pretokenizers"]![0]!["pattern"]!["Regex"] = "(a+)+(?=c)";
+        HfTokenizer tokenizer = _t.Load();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<TokenizerException>(() => tokenizer.Encode(new string('a', 40) + "b"));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+        Assert.Contains($"Tokenizer file '{_t.TokenizerPath}': the pre_tokenizer pattern at 'pre_tokenizer.pretokenizers[0].pattern.Regex' took longer than 2 s", e.Message);
+        Assert.Contains("(a+)+(?=c)", e.Message);
     }
 }
