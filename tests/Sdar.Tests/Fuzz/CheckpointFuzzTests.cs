@@ -33,7 +33,7 @@ public sealed partial class CheckpointFuzzTests(ITestOutputHelper output)
 
     [Fact]
     public void Mutated_generation_config_json_files_load_or_fail_with_a_checkpoint_error() =>
-        Fuzz("generation_config.json", mutants: 1500, FixtureFolder(), ConfigLoader.GenerationConfigFileName, MutateJson);
+        Fuzz("generation_config.json", mutants: 1000, FixtureFolder(), ConfigLoader.GenerationConfigFileName, MutateJson);
 
     [Fact]
     public void Mutated_shard_indexes_load_or_fail_with_a_checkpoint_error() =>
@@ -61,6 +61,7 @@ public sealed partial class CheckpointFuzzTests(ITestOutputHelper output)
             outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
         }
         File.WriteAllBytes(path, original);
+        foreach (var example in Examples) output.WriteLine($"example of {example.Key}: {example.Value}");
         output.WriteLine($"{kind}: {mutants} mutants in {clock.Elapsed.TotalSeconds:F1} s: " +
             string.Join(", ", outcomes.OrderByDescending(o => o.Value).Select(o => $"{o.Key} {o.Value}")));
         Assert.True(outcomes.GetValueOrDefault("loaded") > 0 || kind == "safetensors", $"{kind}: no mutant loaded; the mutations are too coarse");
@@ -86,7 +87,9 @@ public sealed partial class CheckpointFuzzTests(ITestOutputHelper output)
             catch (SdarException e)
             {
                 Assert.False(e.Message.Contains('\n'), $"{name}: a multi-line message: {e.Message}");
-                return Category(e.Message);
+                string category = Category(e.Message);
+                if (category == "refused (other)") Examples.TryAdd(category, e.Message);
+                return category;
             }
             catch (Exception e)
             {
@@ -125,6 +128,8 @@ public sealed partial class CheckpointFuzzTests(ITestOutputHelper output)
         if (!run.Wait(MutantTimeLimit)) Assert.Fail($"{name}: did not finish within {MutantTimeLimit.TotalSeconds} s (a hang?)");
         return run.Result;
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Examples = new();
 
     /// <summary>A few words saying which check refused a mutant, for the summary.</summary>
     private static string Category(string message)
