@@ -110,7 +110,7 @@ public sealed class WeightFiles : IDisposable
                     throw new CheckpointException($"{indexPath}: weight_map entry '{entry.Name}' must be a shard file name");
                 string shard = entry.Value.GetString()!;
                 // Shards live next to the index; a path that leaves the folder is a corrupt or hostile index.
-                if (shard.Length == 0 || Path.IsPathRooted(shard) || shard.Split('/', '\\').Contains(".."))
+                if (shard.Length == 0 || Path.IsPathRooted(shard) || shard.Split('/', '\\').Contains("..") || shard.Any(char.IsControl))
                     throw new CheckpointException($"{indexPath}: weight_map entry '{entry.Name}' names shard '{shard}', which is not a file in the index's folder");
                 if (!seen.Add(entry.Name))
                     throw new CheckpointException($"{indexPath}: tensor '{entry.Name}' appears twice in weight_map");

@@ -106,15 +106,16 @@ public sealed record GenerationOptions
         long positions = (requested + blockLength - 1) / blockLength * blockLength;
         string prompt = promptLength > 0 ? $"the prompt ({promptLength} tokens) + " : "";
         string rounding = positions != requested ? $", rounded up to whole blocks of {blockLength}," : "";
+        string need = promptLength > 0 ? "need" : "needs";
         Require(positions <= config.MaxPositionEmbeddings,
-            $"{prompt}MaxNewTokens (max_new_tokens) {MaxNewTokens}{rounding} need {positions} positions, " +
+            $"{prompt}MaxNewTokens (max_new_tokens) {MaxNewTokens}{rounding} {need} {positions} positions, " +
             $"but the model has {config.MaxPositionEmbeddings} (max_position_embeddings in config.json)");
         int concurrentTasks = Math.Min(Model.Kernels.MatMul.Threads, config.NumKeyValueHeads);
         long required = ModelMemory.GenerationBytes(config, positions, prefillTokens: Math.Max(promptLength, blockLength),
             logitRows: blockLength, concurrentTasks);
         long available = ModelMemory.AvailableBytes();
         Require(required <= available,
-            $"{prompt}MaxNewTokens (max_new_tokens) {MaxNewTokens} need up to {required} bytes for the KV cache and activations " +
+            $"{prompt}MaxNewTokens (max_new_tokens) {MaxNewTokens} {need} up to {required} bytes for the KV cache and activations " +
             $"({positions} positions), but this machine has {available} bytes available");
         return required;
     }

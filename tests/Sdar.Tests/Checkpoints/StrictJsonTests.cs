@@ -131,3 +131,28 @@ public class StrictJsonTests
         Assert.Equal(64, checkpoint.Config.HiddenSize);
     }
 }
+
+/// <summary>Untrusted names quoted in messages cannot break them over lines; found by the checkpoint fuzzer.</summary>
+public class UntrustedNameTests
+{
+    [Fact]
+    public void A_control_character_in_a_shard_name_is_a_checkpoint_error_not_an_argument_exception()
+    {
+        using var temp = new TempDir();
+        string dir = CheckpointFolderFixtures.CopyTiny(temp.Path, "config.json");
+        File.WriteAllText(Path.Combine(dir, WeightFiles.IndexFileName), "{\"weight_map\": {\"model.norm.weight\": \"a\\u0000b.safetensors\"}}");
+        var error = Assert.Throws<CheckpointException>(() => Checkpoint.Open(dir));
+        Assert.Contains("'a\\u0000b.safetensors'", error.Message);
+    }
+
+    [Fact]
+    public void A_newline_in_a_tensor_name_is_escaped_in_the_message()
+    {
+        using var temp = new TempDir();
+        string path = temp.File("model.safetensors");
+        TestFiles.WriteRaw(path, "{\"line\\nbreak\": {\"dtype\": \"F64\", \"shape\": [1], \"data_offsets\": [0, 8]}}", new byte[8]);
+        var error = Assert.Throws<CheckpointException>(() => SafetensorsFile.Open(path).Dispose());
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Contains("'line\\nbreak'", error.Message);
+    }
+}
