@@ -127,7 +127,7 @@ public sealed class TrainingSafetyTests : IDisposable
         var clock = Stopwatch.StartNew();
         while (!(File.Exists(log) && File.ReadAllLines(log).Length >= 2))
         {
-            Assert.False(process.HasExited, "training ended early: " + stderr.Result);
+            if (process.HasExited) Assert.Fail("training ended early: " + stderr.Result);
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), "no steps logged in 90 s");
             Thread.Sleep(100);
         }
