@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Sdar.Data;
 using Sdar.Evaluation;
+using Sdar.IO;
 using Sdar.Runtime;
 
 namespace Sdar.Cli.Commands;
@@ -35,28 +36,25 @@ internal static class EvalCommand
             var error = parse.InvocationConfiguration.Error;
             var file = parse.GetValue(data)!;
             if (!file.Exists) throw new FileNotFoundException($"--data: {file.FullName}: file not found");
+            // Checked and locked before the model loads, so an unwritable path fails now, not after the whole evaluation.
+            string? predictionsFile = parse.GetValue(predictions)?.FullName;
+            using var predictionsLock = predictionsFile is null ? null : OutputPaths.ClaimFile(predictionsFile, "--predictions");
             var examples = Jsonl.ReadGsm8k(file.FullName);
             if (parse.GetValue(limit) is { } n) examples = examples.Take(n).ToList();
             using var loaded = LoadedModel.Open(parse.GetValue(model)!);
             // Evaluation is greedy unless asked otherwise: generation_config's sampling defaults do not apply.
             var options = flags.Read(parse, Sdar.Config.GenerationConfig.Empty, fallbackTemperature: 0);
             GenerationFlags.Validate(options, loaded.Config);
+            // A counter redrawn in place on a terminal; whole lines now and then in a log file or pipe.
+            var lines = Console.IsErrorRedirected ? new Sdar.Training.ProgressLines(error) : null;
             var report = GsmEvaluator.Run(loaded, examples, options, parse.GetValue(batch), !parse.GetValue(raw),
-                (done, total) => error.Write($"\r{done}/{total}"), cancellation);
-            error.WriteLine();
-            if (parse.GetValue(predictions) is { } path)
-                Jsonl.Write(path.FullName, report.Items, (w, item) =>
+                (done, total) =>
                 {
-                    w.WriteStartObject();
-                    w.WriteString("question", item.Question);
-                    w.WriteString("reference", item.ReferenceAnswer);
-                    w.WriteString("prediction", item.Prediction);
-                    w.WriteString("predicted_answer", item.PredictedAnswer);
-                    w.WriteBoolean("correct", item.Correct);
-                    w.WriteNumber("nfe_denoise", item.Nfe.Denoise);
-                    w.WriteNumber("nfe_total", item.Nfe.Total);
-                    w.WriteEndObject();
-                });
+                    if (lines is null) error.Write($"\r{done}/{total}");
+                    else lines.Report(done, total, () => $"evaluated {done}/{total} questions");
+                }, cancellation);
+            if (lines is null) error.WriteLine();
+            if (predictionsFile is not null) GsmEvaluator.WritePredictions(predictionsFile, report);
             string decoding = loaded.Config.IsDiffusion ? $"block_diffusion {options.Strategy}" : "autoregressive";
             if (parse.GetValue(json))
             {

@@ -11,6 +11,7 @@ namespace Sdar.Cli.Commands;
 /// <summary>
 /// <c>sdar train</c> (AR from scratch), <c>sdar convert</c> (AR checkpoint to SDAR by continued pretraining with the
 /// block-diffusion objective) and <c>sdar sft</c> (chat data, AR or SDAR): thin layers over <see cref="Recipes"/>.
+/// Ctrl-C or SIGTERM stops a run after the current step with a checkpoint; the verb then exits 130 or 143.
 /// </summary>
 internal static class TrainingCommands
 {
@@ -111,7 +112,7 @@ internal static class TrainingCommands
             tokenizer, hidden, layers, heads, kvHeads, headDim, intermediate, vocab, untied,
         };
         flags.AddTo(command);
-        command.SetAction((parse, cancellation) =>
+        command.SetAction(parse =>
         {
             var options = new PretrainOptions
             {
@@ -136,7 +137,7 @@ internal static class TrainingCommands
                 OutputDirectory = parse.GetValue(flags.Output)!,
                 SaveDType = parse.GetValue(flags.SaveDtype),
             };
-            return Task.FromResult(Report(parse, Recipes.Pretrain(options, cancellation)));
+            return Stoppable(parse, stop => Recipes.Pretrain(options, stop));
         });
         return command;
     }
@@ -153,7 +154,7 @@ internal static class TrainingCommands
             model, block,
         };
         flags.AddTo(command);
-        command.SetAction((parse, cancellation) =>
+        command.SetAction(parse =>
         {
             var options = new ConvertOptions
             {
@@ -164,7 +165,7 @@ internal static class TrainingCommands
                 OutputDirectory = parse.GetValue(flags.Output)!,
                 SaveDType = parse.GetValue(flags.SaveDtype),
             };
-            return Task.FromResult(Report(parse, Recipes.Convert(options, cancellation)));
+            return Stoppable(parse, stop => Recipes.Convert(options, stop));
         });
         return command;
     }
@@ -181,7 +182,7 @@ internal static class TrainingCommands
             model, block,
         };
         flags.AddTo(command);
-        command.SetAction((parse, cancellation) =>
+        command.SetAction(parse =>
         {
             var options = new SftOptions
             {
@@ -192,9 +193,30 @@ internal static class TrainingCommands
                 OutputDirectory = parse.GetValue(flags.Output)!,
                 SaveDType = parse.GetValue(flags.SaveDtype),
             };
-            return Task.FromResult(Report(parse, Recipes.Sft(options, cancellation)));
+            return Stoppable(parse, stop => Recipes.Sft(options, stop));
         });
         return command;
+    }
+
+    /// <summary>
+    /// Runs a recipe with Ctrl-C and SIGTERM turned into a graceful stop (<see cref="StopSignals"/>): the run saves a
+    /// checkpoint after the current step, says where, and the verb exits 130 (SIGINT) or 143 (SIGTERM). The action is
+    /// synchronous so that System.CommandLine installs no signal handling of its own (its asynchronous path ends the
+    /// process two seconds after Ctrl-C, before a checkpoint could be written).
+    /// </summary>
+    private static int Stoppable(ParseResult parse, Func<CancellationToken, TrainingReport> recipe)
+    {
+        var error = parse.InvocationConfiguration.Error;
+        using var signals = new StopSignals(error);
+        try
+        {
+            return Report(parse, recipe(signals.Token));
+        }
+        catch (TrainingStoppedException stopped)
+        {
+            error.WriteLine($"sdar: {stopped.Message}");
+            return signals.ExitCode;
+        }
     }
 
     private static int Report(ParseResult parse, TrainingReport report)

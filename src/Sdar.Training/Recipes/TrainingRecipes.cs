@@ -22,11 +22,11 @@ public sealed record DataOptions
 
     public void Validate()
     {
-        OptionException.Require(TrainFiles.Count > 0, "data", "needs at least one training JSONL file");
+        OptionException.Require(TrainFiles.Count > 0, TrainingFlag.Data, "needs at least one training JSONL file");
         foreach (var file in TrainFiles.Concat(EvalFiles))
-            OptionException.Require(File.Exists(file), TrainFiles.Contains(file) ? "data" : "eval-data", $"file not found: {file}");
-        OptionException.Require(EvalFraction is >= 0 and < 1, "eval-fraction", $"must be in [0, 1) (got {EvalFraction})");
-        OptionException.Require(EvalRows >= 0, "eval-rows", $"must not be negative (got {EvalRows})");
+            OptionException.Require(File.Exists(file), TrainFiles.Contains(file) ? TrainingFlag.Data : TrainingFlag.EvalData, $"file not found: {file}");
+        OptionException.RequireSetting(EvalFraction is >= 0 and < 1, "DataOptions.EvalFraction", $"must be in [0, 1) (got {EvalFraction})");
+        OptionException.RequireSetting(EvalRows >= 0, "DataOptions.EvalRows", $"must not be negative (got {EvalRows})");
     }
 }
 
@@ -45,8 +45,8 @@ public sealed record PretrainOptions
 
     public void Validate()
     {
-        OptionException.Require(Model.ModelType is "qwen3" or "qwen3_moe", "model-type", $"must be qwen3 or qwen3_moe for AR pretraining (got '{Model.ModelType}')");
-        OptionException.Require(File.Exists(Path.Combine(TokenizerDirectory, "tokenizer.json")), "tokenizer", $"no tokenizer.json in {TokenizerDirectory}");
+        OptionException.RequireSetting(Model.ModelType is "qwen3" or "qwen3_moe", "PretrainOptions.Model.ModelType", $"must be qwen3 or qwen3_moe for AR pretraining (got '{Model.ModelType}')");
+        OptionException.Require(File.Exists(Path.Combine(TokenizerDirectory, "tokenizer.json")), TrainingFlag.Tokenizer, $"no tokenizer.json in {TokenizerDirectory}");
         Recipes.ValidateCommon(Data, Trainer, OutputDirectory, SaveDType);
     }
 }
@@ -65,7 +65,7 @@ public sealed record ConvertOptions
 
     public void Validate()
     {
-        OptionException.Require(File.Exists(Path.Combine(ModelDirectory, "config.json")), "model", $"no config.json in {ModelDirectory}");
+        OptionException.Require(File.Exists(Path.Combine(ModelDirectory, "config.json")), TrainingFlag.Model, $"no config.json in {ModelDirectory}");
         Recipes.ValidateBlockLength(BlockLength, Trainer.SequenceLength);
         Recipes.ValidateCommon(Data, Trainer, OutputDirectory, SaveDType);
     }
@@ -86,7 +86,7 @@ public sealed record SftOptions
 
     public void Validate()
     {
-        OptionException.Require(File.Exists(Path.Combine(ModelDirectory, "config.json")), "model", $"no config.json in {ModelDirectory}");
+        OptionException.Require(File.Exists(Path.Combine(ModelDirectory, "config.json")), TrainingFlag.Model, $"no config.json in {ModelDirectory}");
         if (BlockLength is { } b) Recipes.ValidateBlockLength(b, Trainer.SequenceLength);
         Recipes.ValidateCommon(Data, Trainer, OutputDirectory, SaveDType);
     }
@@ -99,15 +99,18 @@ public sealed record TrainingReport(string ModelDirectory, string RunDirectory, 
 /// <summary>
 /// The three training entry points the CLI calls: <see cref="Pretrain"/> (AR from scratch), <see cref="Convert"/>
 /// (AR to SDAR) and <see cref="Sft"/>. Each validates its options (errors name the flag), trains with
-/// <see cref="Trainer"/> and writes a complete HF model folder.
+/// <see cref="Trainer"/> and writes a complete HF model folder. The output folders are checked and locked
+/// (<see cref="TrainingOutputs"/>) before anything is loaded; a cancelled <c>cancellation</c> stops the run after a
+/// step with a checkpoint (<see cref="TrainingStoppedException"/>) and writes no model folder.
 /// </summary>
 public static class Recipes
 {
     public static TrainingReport Pretrain(PretrainOptions options, CancellationToken cancellation = default)
     {
         options.Validate();
+        using var outputs = TrainingOutputs.Claim(options.OutputDirectory, options.Trainer.RunDirectory);
         var tokenizer = HfTokenizer.FromDirectory(options.TokenizerDirectory);
-        int eos = EosId(tokenizer, options.Model);
+        int eos = EosId(tokenizer, options.Model, TrainingFlag.Tokenizer);
         var config = options.Model with
         {
             VocabSize = options.Model.VocabSize > 0 ? options.Model.VocabSize : tokenizer.VocabSize,
@@ -115,7 +118,7 @@ public static class Recipes
             EosTokenIds = options.Model.EosTokenIds.Count > 0 ? options.Model.EosTokenIds : [eos],
             PadTokenId = options.Model.PadTokenId ?? eos,
         };
-        OptionException.Require(config.VocabSize >= tokenizer.VocabSize, "vocab-size", $"is {config.VocabSize}, smaller than the tokenizer's {tokenizer.VocabSize} ids");
+        OptionException.Require(config.VocabSize >= tokenizer.VocabSize, TrainingFlag.VocabSize, $"is {config.VocabSize}, smaller than the tokenizer's {tokenizer.VocabSize} ids");
         ConfigLoader.Validate(config, "model config");
 
         var samples = TextCorpus.Load(options.Data.TrainFiles, Encoder(tokenizer), eos);
@@ -130,10 +133,11 @@ public static class Recipes
     public static TrainingReport Convert(ConvertOptions options, CancellationToken cancellation = default)
     {
         options.Validate();
+        using var outputs = TrainingOutputs.Claim(options.OutputDirectory, options.Trainer.RunDirectory);
         var arConfig = ConfigLoader.LoadModelConfig(Path.Combine(options.ModelDirectory, "config.json"));
-        OptionException.Require(!arConfig.IsDiffusion, "model", $"{options.ModelDirectory} is already an SDAR model (model_type '{arConfig.ModelType}'); convert takes an AR (qwen3) model");
+        OptionException.Require(!arConfig.IsDiffusion, TrainingFlag.Model, $"{options.ModelDirectory} is already an SDAR model (model_type '{arConfig.ModelType}'); convert takes an AR (qwen3) model");
         var tokenizer = HfTokenizer.FromDirectory(options.ModelDirectory);
-        int eos = EosId(tokenizer, arConfig);
+        int eos = EosId(tokenizer, arConfig, TrainingFlag.Model);
         var samples = TextCorpus.Load(options.Data.TrainFiles, Encoder(tokenizer), eos);
         var evalSamples = options.Data.EvalFiles.Count > 0 ? TextCorpus.Load(options.Data.EvalFiles, Encoder(tokenizer), eos) : null;
 
@@ -149,11 +153,12 @@ public static class Recipes
     public static TrainingReport Sft(SftOptions options, CancellationToken cancellation = default)
     {
         options.Validate();
+        using var outputs = TrainingOutputs.Claim(options.OutputDirectory, options.Trainer.RunDirectory);
         var tokenizer = HfTokenizer.FromDirectory(options.ModelDirectory);
-        OptionException.Require(tokenizer.ChatTemplate is not null, "model", $"{options.ModelDirectory} has no chat template (tokenizer_config.json chat_template or chat_template.jinja)");
+        OptionException.Require(tokenizer.ChatTemplate is not null, TrainingFlag.Model, $"{options.ModelDirectory} has no chat template (tokenizer_config.json chat_template or chat_template.jinja)");
         using var model = ModelFolder.Load(options.ModelDirectory);
         var config = model.Config;
-        int eos = EosId(tokenizer, config);
+        int eos = EosId(tokenizer, config, TrainingFlag.Model);
         int pad = config.PadTokenId ?? eos;
         ITrainingObjective objective;
         int padMultiple = 1;
@@ -161,14 +166,14 @@ public static class Recipes
         {
             int block = options.BlockLength ?? config.BlockSize;
             Recipes.ValidateBlockLength(block, options.Trainer.SequenceLength);
-            OptionException.Require(config.MaskTokenId is not null, "model", $"{options.ModelDirectory}: config.json has no mask_token_id");
+            OptionException.Require(config.MaskTokenId is not null, TrainingFlag.Model, $"{options.ModelDirectory}: config.json has no mask_token_id");
             objective = new BlockDiffusionObjective(block, config.MaskTokenId!.Value);
             padMultiple = block;
             config = config with { BlockSize = block };
         }
         else
         {
-            OptionException.Require(options.BlockLength is null, "block-length", "applies to SDAR models only; this model is AR (model_type '" + config.ModelType + "')");
+            OptionException.Require(options.BlockLength is null, TrainingFlag.BlockLength, "applies to SDAR models only; this model is AR (model_type '" + config.ModelType + "')");
             objective = new AutoregressiveObjective();
         }
         model.UpdateConfig(config);
@@ -219,25 +224,25 @@ public static class Recipes
 
     private static Func<string, int[]> Encoder(HfTokenizer tokenizer) => text => [.. tokenizer.Encode(text)];
 
-    private static int EosId(HfTokenizer tokenizer, ModelConfig config)
+    private static int EosId(HfTokenizer tokenizer, ModelConfig config, TrainingFlag tokenizerFlag)
     {
         if (config.EosTokenId is { } id) return id;
         foreach (var name in new[] { tokenizer.EosToken, "<|endoftext|>", "<|im_end|>" })
             if (name is not null && tokenizer.TokenToId(name) is { } found) return found;
-        throw new OptionException("tokenizer", "has no end-of-sequence token (eos_token in tokenizer_config.json, or <|endoftext|>)");
+        throw new OptionException(tokenizerFlag, "has no end-of-sequence token in its tokenizer (eos_token in tokenizer_config.json, or <|endoftext|>)");
     }
 
     internal static void ValidateBlockLength(int blockLength, int sequenceLength)
     {
-        OptionException.Require(blockLength >= 1 && (blockLength & (blockLength - 1)) == 0 && blockLength <= 256, "block-length",
+        OptionException.Require(blockLength >= 1 && (blockLength & (blockLength - 1)) == 0 && blockLength <= 256, TrainingFlag.BlockLength,
             $"must be a power of two from 1 to 256 (got {blockLength})");
-        OptionException.Require(sequenceLength % blockLength == 0, "seq-length", $"({sequenceLength}) must be a multiple of --block-length ({blockLength})");
+        OptionException.Require(sequenceLength % blockLength == 0, TrainingFlag.SeqLength, $"({sequenceLength}) must be a multiple of --block-length ({blockLength})");
     }
 
     internal static void ValidateCommon(DataOptions data, TrainerOptions trainer, string outputDirectory, DType saveDType)
     {
-        OptionException.Require(!string.IsNullOrWhiteSpace(outputDirectory), "out", "is required");
-        OptionException.Require(saveDType is DType.BF16 or DType.F32, "dtype", $"must be bf16 or f32 (got {saveDType})");
+        OptionException.Require(!string.IsNullOrWhiteSpace(outputDirectory), TrainingFlag.Out, "is required");
+        OptionException.Require(saveDType is DType.BF16 or DType.F32, TrainingFlag.SaveDtype, $"must be BF16 or F32 (got {saveDType})");
         trainer.Validate();
         data.Validate();
     }

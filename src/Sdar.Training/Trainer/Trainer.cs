@@ -30,7 +30,8 @@ public sealed record TrainingSummary(
 
 /// <summary>
 /// The training loop: AdamW, warm-up then cosine or constant schedule, gradient clipping and accumulation, periodic
-/// evaluation on held-out rows, atomic checkpoints and exact resume, a progress bar, a JSONL log and a loss plot.
+/// evaluation on held-out rows, atomic checkpoints and exact resume, a graceful stop on request, a progress display,
+/// a JSONL log and a loss plot.
 /// Every random draw comes from (seed, step, micro-batch), so a resumed run takes the same steps as an
 /// uninterrupted one.
 /// </summary>
@@ -66,7 +67,12 @@ public sealed class Trainer
 
     /// <summary>
     /// Trains to <see cref="TrainerOptions.Steps"/>, resuming from the newest checkpoint when there is one.
-    /// Cancellation stops after the current step and writes a checkpoint.
+    /// <para>
+    /// <paramref name="cancellation"/> is polled between steps: once it is cancelled the run finishes the step in
+    /// progress, writes a checkpoint of it (whatever <see cref="TrainerOptions.CheckpointEvery"/> says) and throws
+    /// <see cref="TrainingStoppedException"/> naming it; running again resumes exactly there. A step whose loss or
+    /// gradient norm is NaN or infinite throws <see cref="TrainingDivergedException"/> before it is logged or saved.
+    /// </para>
     /// </summary>
     public TrainingSummary Run(CancellationToken cancellation = default)
     {
@@ -80,6 +86,7 @@ public sealed class Trainer
         int startStep = 0;
         long tokens = 0;
         double previousSeconds = 0;
+        string? lastCheckpoint = null;
         var latest = o.Resume ? TrainingCheckpoints.Latest(o.RunDirectory) : null;
         if (latest is { } resume)
         {
@@ -87,25 +94,51 @@ public sealed class Trainer
             TrainingCheckpoints.Restore(resume.Directory, resume.State, _model, optimizer);
             _train.Position = new DataPosition(resume.State.Epoch, resume.State.Row);
             (startStep, tokens, previousSeconds) = (resume.State.Step, resume.State.Tokens, resume.State.ElapsedSeconds);
+            lastCheckpoint = resume.Directory;
         }
         log.TruncateAfter(startStep);
 
-        var progress = o.Progress ? ProgressBar.ForStandardError() : null;
+        using var progress = o.Progress ? TrainingProgress.ForStandardError(startStep, o.Steps) : null;
         var clock = Stopwatch.StartNew();
         double? lastLoss = null, lastEval = null;
         long sessionTokens = 0;
-        int step = startStep;
+        int step = startStep, savedStep = startStep;
+
+        void Checkpoint()
+        {
+            var state = new TrainerState
+            {
+                Step = step, Epoch = _train.Position.Epoch, Row = _train.Position.Row, Tokens = tokens,
+                ElapsedSeconds = previousSeconds + clock.Elapsed.TotalSeconds, AdamSteps = optimizer.StepCount, Seed = o.Seed,
+                SequenceLength = o.SequenceLength, BatchRows = o.BatchRows, GradientAccumulation = o.GradientAccumulation,
+                Objective = _objective.Name,
+            };
+            TrainingCheckpoints.Save(o.RunDirectory, _model, optimizer, state, _generation, _tokenizerDir);
+            TrainingCheckpoints.Prune(o.RunDirectory, o.KeepCheckpoints);
+            (savedStep, lastCheckpoint) = (step, TrainingCheckpoints.PathOf(o.RunDirectory, step));
+            log.Plot();
+        }
+
         while (step < o.Steps)
         {
+            if (cancellation.IsCancellationRequested)
+            {
+                if (step > savedStep) Checkpoint();
+                throw new TrainingStoppedException(step, o.Steps, step > startStep ? lastCheckpoint : null);
+            }
             var stepClock = Stopwatch.StartNew();
-            var (loss, gradNorm) = TrainStep(step, optimizer, schedule.At(step));
+            double learningRate = schedule.At(step);
+            var (loss, gradNorm) = TrainStep(step, optimizer, learningRate);
+            if (!double.IsFinite(loss) || !double.IsFinite(gradNorm))
+                throw new TrainingDivergedException(step + 1, double.IsFinite(loss) ? "gradient norm" : "loss",
+                    double.IsFinite(loss) ? gradNorm : loss, o.LearningRate, learningRate, lastCheckpoint);
             step++;
             long stepTokens = (long)o.RowsPerStep * o.SequenceLength;
             tokens += stepTokens;
             sessionTokens += stepTokens;
             lastLoss = loss;
             double rate = sessionTokens / clock.Elapsed.TotalSeconds;
-            var record = new StepRecord(step, loss, schedule.At(step - 1), gradNorm, tokens, stepTokens / stepClock.Elapsed.TotalSeconds);
+            var record = new StepRecord(step, loss, learningRate, gradNorm, tokens, stepTokens / stepClock.Elapsed.TotalSeconds);
             log.Append(new JsonObject
             {
                 ["type"] = "train", ["step"] = step, ["loss"] = loss, ["lr"] = record.LearningRate, ["grad_norm"] = gradNorm,
@@ -113,34 +146,23 @@ public sealed class Trainer
                 ["elapsed_s"] = Math.Round(previousSeconds + clock.Elapsed.TotalSeconds, 3),
             });
 
-            bool last = step == o.Steps || cancellation.IsCancellationRequested;
+            bool last = step == o.Steps;
             if (_eval.Count > 0 && (last || (o.EvalEvery > 0 && step % o.EvalEvery == 0)))
             {
-                lastEval = Evaluate();
-                log.Append(new JsonObject { ["type"] = "eval", ["step"] = step, ["loss"] = lastEval.Value, ["tokens"] = tokens });
-                Evaluated?.Invoke(step, lastEval.Value);
+                double evalLoss = Evaluate();
+                if (!double.IsFinite(evalLoss))
+                    throw new TrainingDivergedException(step, "held-out loss", evalLoss, o.LearningRate, learningRate, lastCheckpoint);
+                lastEval = evalLoss;
+                log.Append(new JsonObject { ["type"] = "eval", ["step"] = step, ["loss"] = evalLoss, ["tokens"] = tokens });
+                Evaluated?.Invoke(step, evalLoss);
                 log.Plot();
             }
             var eta = TimeSpan.FromSeconds((o.Steps - step) * (clock.Elapsed.TotalSeconds / (step - startStep)));
-            progress?.Update(step, o.Steps, loss, lastEval, rate, eta);
+            progress?.Update(new ProgressSnapshot(step, o.Steps, loss, lastEval, rate, eta));
             StepCompleted?.Invoke(record);
 
-            if (last || (o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0))
-            {
-                var state = new TrainerState
-                {
-                    Step = step, Epoch = _train.Position.Epoch, Row = _train.Position.Row, Tokens = tokens,
-                    ElapsedSeconds = previousSeconds + clock.Elapsed.TotalSeconds, AdamSteps = optimizer.StepCount, Seed = o.Seed,
-                    SequenceLength = o.SequenceLength, BatchRows = o.BatchRows, GradientAccumulation = o.GradientAccumulation,
-                    Objective = _objective.Name,
-                };
-                TrainingCheckpoints.Save(o.RunDirectory, _model, optimizer, state, _generation, _tokenizerDir);
-                TrainingCheckpoints.Prune(o.RunDirectory, o.KeepCheckpoints);
-                log.Plot();
-            }
-            if (cancellation.IsCancellationRequested) break;
+            if (last || (o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0)) Checkpoint();
         }
-        progress?.Finish();
         double seconds = clock.Elapsed.TotalSeconds;
         double tokensPerSecond = sessionTokens / Math.Max(seconds, 1e-9);
         double modelTokensPerToken = _objective is BlockDiffusionObjective ? 2 : 1;
@@ -213,16 +235,19 @@ public sealed class Trainer
 
     private void CheckCompatible(TrainerState state, string directory)
     {
-        void Same<T>(T saved, T now, string option)
+        void Same<T>(T saved, T now, TrainingFlag flag)
         {
             if (!EqualityComparer<T>.Default.Equals(saved, now))
-                throw new OptionException(option,
+                throw new OptionException(flag,
                     $"is {now}, but the checkpoint to resume ({directory}) was trained with {saved}; keep it, or start a new --run-dir");
         }
-        Same(state.SequenceLength, _options.SequenceLength, "seq-length");
-        Same(state.BatchRows, _options.BatchRows, "batch-rows");
-        Same(state.GradientAccumulation, _options.GradientAccumulation, "grad-accum");
-        Same(state.Seed, _options.Seed, "seed");
-        Same(state.Objective, _objective.Name, "objective");
+        Same(state.SequenceLength, _options.SequenceLength, TrainingFlag.SeqLength);
+        Same(state.BatchRows, _options.BatchRows, TrainingFlag.BatchRows);
+        Same(state.GradientAccumulation, _options.GradientAccumulation, TrainingFlag.GradAccum);
+        Same(state.Seed, _options.Seed, TrainingFlag.Seed);
+        // The objective follows from the verb and the model, not from a flag of its own.
+        if (state.Objective != _objective.Name)
+            throw new OptionException(TrainingFlag.RunDir,
+                $"{_options.RunDirectory} holds checkpoints of a '{state.Objective}' run ({directory}), but this run trains '{_objective.Name}'; start a new --run-dir");
     }
 }

@@ -3,7 +3,8 @@ using Sdar.Training.Modeling;
 namespace Sdar.Training;
 
 /// <summary>
-/// How a training run goes. Option names in messages are the CLI's flags (property BatchRows is --batch-rows).
+/// How a training run goes. Messages name the CLI flag of an option (<see cref="TrainingFlag"/>; property BatchRows is
+/// --batch-rows, WarmupSteps is --warmup, GradientClip is --clip), or the property for settings with no flag.
 /// </summary>
 public sealed record TrainerOptions
 {
@@ -50,21 +51,21 @@ public sealed record TrainerOptions
     /// <summary>Checks every field; a bad one is an <see cref="OptionException"/> naming its flag.</summary>
     public void Validate()
     {
-        OptionException.Require(Steps >= 1, "steps", $"must be at least 1 (got {Steps})");
-        OptionException.Require(!string.IsNullOrWhiteSpace(RunDirectory), "run-dir", "is required");
-        OptionException.Require(BatchRows >= 1, "batch-rows", $"must be at least 1 (got {BatchRows})");
-        OptionException.Require(GradientAccumulation >= 1, "grad-accum", $"must be at least 1 (got {GradientAccumulation})");
-        OptionException.Require(SequenceLength >= 2, "seq-length", $"must be at least 2 (got {SequenceLength})");
-        OptionException.Require(LearningRate > 0 && double.IsFinite(LearningRate), "lr", $"must be a positive number (got {LearningRate})");
-        OptionException.Require(WarmupSteps >= 0 && WarmupSteps <= Steps, "warmup-steps", $"must be between 0 and --steps ({Steps}) (got {WarmupSteps})");
-        OptionException.Require(MinLearningRateRatio is >= 0 and <= 1, "min-lr-ratio", $"must be between 0 and 1 (got {MinLearningRateRatio})");
-        OptionException.Require(WeightDecay >= 0, "weight-decay", $"must not be negative (got {WeightDecay})");
-        OptionException.Require(Beta1 is >= 0 and < 1, "beta1", $"must be in [0, 1) (got {Beta1})");
-        OptionException.Require(Beta2 is >= 0 and < 1, "beta2", $"must be in [0, 1) (got {Beta2})");
-        OptionException.Require(AdamEpsilon > 0, "adam-eps", $"must be positive (got {AdamEpsilon})");
-        OptionException.Require(GradientClip >= 0, "grad-clip", $"must not be negative (got {GradientClip}); 0 turns clipping off");
-        OptionException.Require(EvalEvery >= 0, "eval-every", $"must not be negative (got {EvalEvery})");
-        OptionException.Require(CheckpointEvery >= 0, "checkpoint-every", $"must not be negative (got {CheckpointEvery})");
-        OptionException.Require(KeepCheckpoints >= 1, "keep-checkpoints", $"must be at least 1 (got {KeepCheckpoints})");
+        OptionException.Require(Steps >= 1, TrainingFlag.Steps, $"must be at least 1 (got {Steps})");
+        OptionException.Require(!string.IsNullOrWhiteSpace(RunDirectory), TrainingFlag.RunDir, "is required");
+        OptionException.Require(BatchRows >= 1, TrainingFlag.BatchRows, $"must be at least 1 (got {BatchRows})");
+        OptionException.Require(GradientAccumulation >= 1, TrainingFlag.GradAccum, $"must be at least 1 (got {GradientAccumulation})");
+        OptionException.Require(SequenceLength >= 2, TrainingFlag.SeqLength, $"must be at least 2 (got {SequenceLength})");
+        OptionException.Require(LearningRate > 0 && double.IsFinite(LearningRate), TrainingFlag.LearningRate, $"must be a positive number (got {LearningRate})");
+        OptionException.Require(WarmupSteps >= 0 && WarmupSteps <= Steps, TrainingFlag.Warmup, $"must be between 0 and --steps ({Steps}) (got {WarmupSteps})");
+        OptionException.RequireSetting(MinLearningRateRatio is >= 0 and <= 1, "TrainerOptions.MinLearningRateRatio", $"must be between 0 and 1 (got {MinLearningRateRatio})");
+        OptionException.Require(WeightDecay >= 0, TrainingFlag.WeightDecay, $"must not be negative (got {WeightDecay})");
+        OptionException.RequireSetting(Beta1 is >= 0 and < 1, "TrainerOptions.Beta1", $"must be in [0, 1) (got {Beta1})");
+        OptionException.RequireSetting(Beta2 is >= 0 and < 1, "TrainerOptions.Beta2", $"must be in [0, 1) (got {Beta2})");
+        OptionException.RequireSetting(AdamEpsilon > 0, "TrainerOptions.AdamEpsilon", $"must be positive (got {AdamEpsilon})");
+        OptionException.Require(GradientClip >= 0, TrainingFlag.Clip, $"must not be negative (got {GradientClip}); 0 turns clipping off");
+        OptionException.Require(EvalEvery >= 0, TrainingFlag.EvalEvery, $"must not be negative (got {EvalEvery})");
+        OptionException.Require(CheckpointEvery >= 0, TrainingFlag.CheckpointEvery, $"must not be negative (got {CheckpointEvery})");
+        OptionException.RequireSetting(KeepCheckpoints >= 1, "TrainerOptions.KeepCheckpoints", $"must be at least 1 (got {KeepCheckpoints})");
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Sdar.Checkpoints;
 using Sdar.Training.Plotting;
 
 namespace Sdar.Training;
@@ -29,9 +30,7 @@ public sealed class TrainingLog
     {
         if (!File.Exists(LogPath)) return;
         var kept = Records().Where(r => r["step"]!.GetValue<int>() <= step).Select(r => r.ToJsonString() + "\n");
-        string temp = LogPath + ".tmp";
-        File.WriteAllText(temp, string.Concat(kept));
-        File.Move(temp, LogPath, overwrite: true);
+        AtomicFile.WriteText(LogPath, string.Concat(kept));
     }
 
     /// <summary>Every record in the log; a torn last line (a crash mid-append) is skipped.</summary>
@@ -61,9 +60,7 @@ public sealed class TrainingLog
             .Where(r => r["type"]?.GetValue<string>() == type)
             .Select(r => ((double)r["step"]!.GetValue<int>(), r["loss"]!.GetValue<double>())).ToList();
         byte[] png = LossPlot.Render(Points("train"), Points("eval"));
-        string temp = PlotPath + ".tmp";
-        File.WriteAllBytes(temp, png);
-        File.Move(temp, PlotPath, overwrite: true);
+        AtomicFile.Write(PlotPath, stream => stream.Write(png));
     }
 
     internal static string Format(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Sdar.Checkpoints;
+using Sdar.IO;
 
 namespace Sdar.Data;
 
@@ -64,8 +65,15 @@ public static class SyntheticDataset
         return (train, validation, test);
     }
 
-    public static DatasetSummary Write(string directory, DatasetOptions options)
+    /// <summary>
+    /// Writes the dataset folder. The folder is checked and locked first (<see cref="OutputPaths.ClaimFolder"/>,
+    /// errors name <paramref name="flag"/>), so an unusable path fails before any item is generated and two runs
+    /// cannot write one folder at once; each file is replaced atomically.
+    /// </summary>
+    public static DatasetSummary Write(string directory, DatasetOptions options, string flag = "--out")
     {
+        options.Validate();
+        using var claim = OutputPaths.ClaimFolder(directory, flag);
         var (train, validation, test) = Split(options);
         Directory.CreateDirectory(directory);
 

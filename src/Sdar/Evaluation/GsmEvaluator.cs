@@ -74,6 +74,24 @@ public static class GsmEvaluator
             denoise, total, generated, clock.Elapsed, batchSize, items);
     }
 
+    /// <summary>
+    /// Writes every item of <paramref name="report"/> as one JSONL line (question, reference, prediction,
+    /// predicted_answer, correct, nfe_denoise, nfe_total), replacing <paramref name="path"/> atomically.
+    /// </summary>
+    public static void WritePredictions(string path, EvalReport report) =>
+        Jsonl.Write(path, report.Items, (w, item) =>
+        {
+            w.WriteStartObject();
+            w.WriteString("question", item.Question);
+            w.WriteString("reference", item.ReferenceAnswer);
+            w.WriteString("prediction", item.Prediction);
+            w.WriteString("predicted_answer", item.PredictedAnswer);
+            w.WriteBoolean("correct", item.Correct);
+            w.WriteNumber("nfe_denoise", item.Nfe.Denoise);
+            w.WriteNumber("nfe_total", item.Nfe.Total);
+            w.WriteEndObject();
+        });
+
     /// <summary>The prompt ids for a question: a user turn with the generation prompt (thinking off), or the raw question.</summary>
     public static int[] Prompt(LoadedModel model, string question, bool chat)
     {
