@@ -15,8 +15,11 @@ namespace Sdar;
 /// </summary>
 public static class StrictJson
 {
-    /// <summary>Far above any real config or tokenizer file (Qwen3's tokenizer.json is 11 MB).</summary>
-    public const long DefaultMaxBytes = 1L << 30;
+    /// <summary>
+    /// Far above any real config or tokenizer file (Qwen3's tokenizer.json is 11 MB, the largest in use about
+    /// 35 MB), and a bound on what reading a device such as /dev/zero, which never ends, can take.
+    /// </summary>
+    public const long DefaultMaxBytes = 256L << 20;
 
     /// <summary>Nesting allowed in a document; real files nest a handful of levels.</summary>
     public const int MaxDepth = 256;

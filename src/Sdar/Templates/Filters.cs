@@ -16,7 +16,7 @@ internal static class Filters
 
     private static readonly Dictionary<string, Filter> Table = new()
     {
-        ["abs"] = (v, a) => { a.Expect(); return v switch { long l => (object)Math.Abs(l), double d => Math.Abs(d), bool b => b ? 1L : 0L, _ => throw Bad(a, v, "a number") }; },
+        ["abs"] = (v, a) => { a.Expect(); return v switch { long.MinValue => throw a.Error("integer overflow: the absolute value does not fit in 64 bits"), long l => (object)Math.Abs(l), double d => Math.Abs(d), bool b => b ? 1L : 0L, _ => throw Bad(a, v, "a number") }; },
         ["capitalize"] = (v, a) => { a.Expect(); string s = PyFormat.Str(v, a.Budget); return s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant(); },
         ["count"] = Length,
         ["default"] = Default,

@@ -128,6 +128,8 @@ internal sealed partial class Interpreter
     internal static TemplateException AsTemplateError(Exception e, int line) => e switch
     {
         TemplateException t => t,
+        // List.Sort wraps what its comparer throws (a TypeError comparing str with int) in an InvalidOperationException.
+        { InnerException: TemplateException inner } => inner,
         TemplateLimitException l => new TemplateException(l.Message, line),
         DivideByZeroException => new TemplateException("division by zero", line),
         OverflowException => new TemplateException("a number is out of range", line),

@@ -24,7 +24,16 @@ internal sealed partial class Parser
 
     public static IReadOnlyList<Stmt> ParseTemplate(string source, TemplateLimits? limits = null)
     {
-        var parser = new Parser(Lexer.Tokenize(source), (limits ?? TemplateLimits.Default).MaxNestingDepth);
+        List<Token> tokens;
+        try
+        {
+            tokens = Lexer.Tokenize(source);
+        }
+        catch (Exception e) when (e is not TemplateException)
+        {
+            throw Interpreter.AsTemplateError(e, 0);
+        }
+        var parser = new Parser(tokens, (limits ?? TemplateLimits.Default).MaxNestingDepth);
         try
         {
             return parser.ParseBody();
