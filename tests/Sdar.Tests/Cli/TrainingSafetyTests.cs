@@ -111,9 +111,12 @@ public sealed class TrainingSafetyTests : IDisposable
         Assert.False(Directory.Exists(P("m")), "no model folder is written for a diverged run");
     }
 
-    /// <summary>The real thing: SIGINT to a training process, then the same command again.</summary>
-    [Fact]
-    public void Ctrl_c_during_training_saves_a_checkpoint_exits_130_and_the_same_command_resumes()
+    /// <summary>The real thing: SIGINT (Ctrl-C) or SIGTERM to a training process, then the same command again.</summary>
+    [Theory]
+    [InlineData("INT", StopSignals.InterruptExitCode, "Ctrl-C")]
+    [InlineData("TERM", StopSignals.TerminateExitCode, "SIGTERM")]
+    public void Ctrl_c_or_sigterm_during_training_saves_a_checkpoint_exits_with_the_signal_code_and_the_same_command_resumes(
+        string signal, int exitCode, string notice)
     {
         string cli = Path.Combine(AppContext.BaseDirectory, "Sdar.Cli.dll");
         Assert.True(File.Exists(cli), cli);
@@ -131,12 +134,12 @@ public sealed class TrainingSafetyTests : IDisposable
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), "no steps logged in 90 s");
             Thread.Sleep(100);
         }
-        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
-        Assert.True(process.WaitForExit(60_000), "the process did not stop within 60 s of Ctrl-C");
+        using (var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        Assert.True(process.WaitForExit(60_000), $"the process did not stop within 60 s of SIG{signal}");
 
-        Assert.Equal(StopSignals.InterruptExitCode, process.ExitCode);
         string error = stderr.Result;
-        Assert.Contains("stopping after the current step", error);
+        Assert.True(exitCode == process.ExitCode, $"exit {process.ExitCode}: {error}");
+        Assert.Contains($"sdar: {notice}: stopping after the current step", error);
         var saved = System.Text.RegularExpressions.Regex.Match(error, @"stopped after step (\d+) of 100000; checkpoint saved to (\S+);");
         Assert.True(saved.Success, error);
         Assert.True(Directory.Exists(saved.Groups[2].Value));
