@@ -47,12 +47,12 @@ internal static class EvalCommand
             GenerationFlags.Validate(options, loaded.Config);
             // A counter redrawn in place on a terminal; whole lines now and then in a log file or pipe.
             var lines = Console.IsErrorRedirected ? new Sdar.Training.ProgressLines(error) : null;
-            var report = GsmEvaluator.Run(loaded, examples, options, parse.GetValue(batch), !parse.GetValue(raw),
+            var report = GenerationFlags.InFlagTerms(() => GsmEvaluator.Run(loaded, examples, options, parse.GetValue(batch), !parse.GetValue(raw),
                 (done, total) =>
                 {
                     if (lines is null) error.Write($"\r{done}/{total}");
                     else lines.Report(done, total, () => $"evaluated {done}/{total} questions");
-                }, cancellation);
+                }, cancellation));
             if (lines is null) error.WriteLine();
             if (predictionsFile is not null) GsmEvaluator.WritePredictions(predictionsFile, report);
             string decoding = loaded.Config.IsDiffusion ? $"block_diffusion {options.Strategy}" : "autoregressive";

@@ -81,11 +81,15 @@ internal sealed class GenerationFlags
     /// Checks <paramref name="options"/> against the model (and a prompt of <paramref name="promptLength"/> tokens
     /// against its context), with errors that name the flags.
     /// </summary>
-    public static void Validate(GenerationOptions options, ModelConfig config, int promptLength = 0)
+    public static void Validate(GenerationOptions options, ModelConfig config, int promptLength = 0) =>
+        InFlagTerms(() => options.Resolve(config, promptLength));
+
+    /// <summary>Runs <paramref name="work"/>; an option error it raises names the flags instead of the library's knobs.</summary>
+    public static T InFlagTerms<T>(Func<T> work)
     {
         try
         {
-            options.Resolve(config, promptLength);
+            return work();
         }
         catch (ArgumentException e)
         {

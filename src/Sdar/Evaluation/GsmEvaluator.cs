@@ -46,6 +46,19 @@ public static class GsmEvaluator
         ArgumentNullException.ThrowIfNull(examples);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be at least 1");
         var prompts = examples.Select(e => Prompt(model, e.Question, chat)).ToArray();
+        // Every question is checked against the model's context before the first forward, so a question too long
+        // for the model is named at once instead of failing a batch half-way through the evaluation.
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            try
+            {
+                options.Resolve(model.Config, prompts[i].Length);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"question {i + 1} of the data: {e.Message}", e);
+            }
+        }
         var items = new EvalItem[examples.Count];
         var clock = Stopwatch.StartNew();
         for (int start = 0; start < examples.Count; start += batchSize)

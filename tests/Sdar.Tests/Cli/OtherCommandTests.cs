@@ -183,6 +183,26 @@ public class EvalCommandTests
     }
 
     [Fact]
+    public void Eval_refuses_a_question_longer_than_the_context_before_the_first_forward()
+    {
+        string longQuestion = string.Join(' ', Enumerable.Repeat("hello world", 2_000));
+        string file = WriteData($"{{\"question\": \"ok\", \"answer\": \"#### 1\"}}\n{{\"question\": \"{longQuestion}\", \"answer\": \"#### 2\"}}\n");
+        try
+        {
+            var (code, output, error) = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--data", file, "--no-chat");
+            Assert.Equal(Sdar.Cli.SdarCli.ExitBadInput, code);
+            Assert.Contains("question 2 of the data: the prompt (", error, StringComparison.Ordinal);
+            Assert.Contains("--max-new-tokens 256", error, StringComparison.Ordinal);
+            Assert.Contains("but the model has 1024 (max_position_embeddings in config.json)", error, StringComparison.Ordinal);
+            Assert.Equal("", output);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void Eval_names_the_bad_line_of_a_data_file()
     {
         string file = WriteData("{\"question\": \"ok\", \"answer\": \"#### 1\"}\n{\"question\": 5}\n");
