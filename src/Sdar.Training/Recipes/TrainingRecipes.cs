@@ -212,8 +212,10 @@ public static class Recipes
 
     private static GenerationConfig GenerationFor(ModelConfig config, string? sourceDirectory)
     {
+        // A model trained from scratch here is greedy by default (as transformers decodes without a
+        // generation_config); conversion and fine-tuning keep what their source folder says.
         var existing = sourceDirectory is null
-            ? GenerationConfig.Empty
+            ? GenerationConfig.Empty with { DoSample = false }
             : ConfigLoader.LoadGenerationConfig(Path.Combine(sourceDirectory, "generation_config.json"));
         return existing with
         {
