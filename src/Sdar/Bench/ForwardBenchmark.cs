@@ -114,10 +114,10 @@ public sealed class ForwardBenchmark
         return (weightBytes, kvBytes, flops);
     }
 
-    private KvCache RandomCache(int length, Random random)
+    private ContiguousKvCache RandomCache(int length, Random random)
     {
         var config = _weights.Config;
-        var cache = new KvCache(config, Math.Max(1, length + 64));
+        var cache = new ContiguousKvCache(config, Math.Max(1, length + 64));
         cache.Reserve(length);
         for (int l = 0; l < config.NumHiddenLayers; l++)
             for (int h = 0; h < config.NumKeyValueHeads; h++)

@@ -4,8 +4,14 @@ namespace Sdar.Decoding;
 
 /// <summary>
 /// One sequence being generated: a small state machine that says what its next forward is
-/// (<see cref="NextInput"/>) and digests that forward's logits (<see cref="Apply"/>). The generator runs all
-/// active sequences of a batch through one model forward per step; a sequence never sees the others.
+/// (<see cref="NextInput"/>) and digests that forward's logits (<see cref="Apply"/>). The engine runs the
+/// scheduled sequences through one model forward per step; a sequence never sees the others.
+/// <para>
+/// The engine owns the KV cache and may replace it between forwards (an empty one after a preemption, or one that
+/// starts with pages from the prefix cache). A sequence therefore derives what to feed from how many positions
+/// the cache holds: positions it needs cached but are not are recomputed first (prefill, in chunks if the
+/// engine's token budget asks), so a preempted sequence continues with exactly the tokens it would have produced.
+/// </para>
 /// This base class holds what diffusion and AR decoding share: the answer, stop handling, NFE, trace.
 /// </summary>
 internal abstract class DecodingSequence
@@ -28,6 +34,24 @@ internal abstract class DecodingSequence
     }
 
     public int Index { get; }
+
+    /// <summary>The cache the engine assigned (see the class remarks); null while the sequence holds no memory.</summary>
+    public KvCache? Cache { get; set; }
+
+    /// <summary>Tokens by position so far (prompt, then what was generated), for the prefix cache's keys.</summary>
+    public abstract ReadOnlySpan<int> PositionTokens { get; }
+
+    /// <summary>Leading positions whose K/V depend on the prompt alone (the prefix cache may share them).</summary>
+    public abstract int ShareableLength { get; }
+
+    /// <summary>The most positions the sequence may ever cache (its KV need when alone).</summary>
+    public abstract int MaxPositions { get; }
+
+    /// <summary>The fewest tokens a forward of this sequence may carry (a token budget below it cannot schedule it).</summary>
+    public abstract int MinTokensPerForward { get; }
+
+    /// <summary>Answer tokens so far.</summary>
+    public int AnswerLength => _answer.Count;
     public GenerationOptions Options { get; }
     public long Seed { get; }
     public bool IsFinished => Result is not null;
@@ -44,7 +68,12 @@ internal abstract class DecodingSequence
     /// <summary>True once the answer is complete (stop id or length); the sequence may still owe a commit forward.</summary>
     protected bool AnswerComplete => _stopReason is not null;
 
-    public abstract SequenceInput NextInput();
+    /// <summary>
+    /// The next forward's input, carrying at most <paramref name="tokenBudget"/> tokens (a prefill is cut into
+    /// chunks to fit), or null when the budget is too small for the next forward. Does not change the state: the
+    /// engine may drop the input (no memory) and ask again later.
+    /// </summary>
+    public abstract SequenceInput? NextInput(int tokenBudget);
 
     /// <summary>Consumes the logits of the forward built from <see cref="NextInput"/>; adds any stream chunks to <paramref name="chunks"/>.</summary>
     public abstract void Apply(float[] logits, TimeSpan elapsed, List<GeneratedChunk> chunks);

@@ -4,13 +4,19 @@ namespace Sdar.Decoding;
 
 /// <summary>
 /// Block diffusion decoding of one sequence, exactly as DESIGN section 4 / the official <c>block_diffusion_generate</c>:
-/// prefill the prompt's full blocks; then per block, denoise (no K/V stored) until no position is masked, and
-/// one more forward commits the final block's K/V to the cache. Blocks start where the prompt's full blocks end,
-/// so the first one may begin with the prompt's tail, which is kept.
+/// prefill the prompt's full blocks; then per block, denoise (no K/V stored) until no position is masked, then
+/// store the final block's K/V. Blocks start where the prompt's full blocks end, so the first one may begin with
+/// the prompt's tail, which is kept.
+/// <para>
+/// Storing a finished block: the official loop spends one forward on it (a "commit", every block, the last
+/// included). With <see cref="GenerationOptions.FusedCommit"/> the finished block instead rides along at the front
+/// of the next block's first denoising forward (its K/V stored, no logits for it): block k's queries never see
+/// block k+1, so its K/V are the same numbers, and the last block needs no commit at all.
+/// </para>
 /// </summary>
 internal sealed class DiffusionSequence : DecodingSequence
 {
-    private enum Phase { Prefill, Denoise, Commit }
+    private enum Feed { Prefill, Denoise }
 
     private readonly int _promptLength, _blockLength, _vocabSize;
     private readonly int[] _tokens;      // prompt, then the generated region (mask ids where still masked), nb*B long
@@ -19,9 +25,11 @@ internal sealed class DiffusionSequence : DecodingSequence
     private readonly List<int> _chosen = [];
     private readonly IReadOnlyList<int> _schedule;
     private readonly IUnmaskingStrategy _strategy;
-    private readonly KvCache _cache;
-    private Phase _phase;
+    private readonly bool _fusedCommit;
     private int _block, _step;
+    private bool _previousBlockUnstored;   // fused commit: the finished previous block's K/V go with this block's first forward
+    private bool _finishing;               // separate commit: the answer is complete, the final block's commit is still owed
+    private Feed _lastFeed;
 
     public DiffusionSequence(int index, int[] prompt, ResolvedGenerationOptions resolved, IReadOnlyCollection<int> stopIds,
         long seed, ILanguageModel model)
@@ -34,6 +42,7 @@ internal sealed class DiffusionSequence : DecodingSequence
         _blockLength = resolved.BlockLength;
         _schedule = resolved.StepSchedule;
         _strategy = UnmaskingStrategies.Create(Options);
+        _fusedCommit = Options.FusedCommit;
 
         int blocks = (_promptLength + Options.MaxNewTokens + _blockLength - 1) / _blockLength;
         _tokens = new int[blocks * _blockLength];
@@ -42,49 +51,62 @@ internal sealed class DiffusionSequence : DecodingSequence
         _masked = new bool[_blockLength];
         _confidence = new float[_blockLength];
         _entropy = new float[_blockLength];
-        // Room for the prompt and a few blocks; the model grows the cache (doubling) if the answer runs long.
-        // Reserving max_new_tokens up front would hold gigabytes per sequence for answers that stop early.
-        _cache = new KvCache(config, Math.Min(_tokens.Length, _promptLength + 8 * _blockLength));
 
         _block = _promptLength / _blockLength;
-        _phase = _block > 0 ? Phase.Prefill : Phase.Denoise;
         StartBlock();
     }
 
     public override AttentionKind Attention => AttentionKind.BlockCausal;
     public override int BlockLength => _blockLength;
+    public override ReadOnlySpan<int> PositionTokens => _tokens;
+    public override int ShareableLength => _promptLength / _blockLength * _blockLength;
+    public override int MaxPositions => _tokens.Length;
+    public override int MinTokensPerForward => _fusedCommit ? 2 * _blockLength : _blockLength;
 
     private int BlockStart => _block * _blockLength;
 
-    public override SequenceInput NextInput() => _phase switch
+    /// <summary>Positions that must be cached before the next denoising forward (or before finishing).</summary>
+    private int CachedPositionsNeeded =>
+        _finishing ? BlockStart + _blockLength : _previousBlockUnstored ? BlockStart - _blockLength : BlockStart;
+
+    public override SequenceInput? NextInput(int tokenBudget)
     {
-        Phase.Prefill => new SequenceInput(_tokens[..BlockStart], _cache, StoreKv: true, LogitsKind.None),
-        Phase.Denoise => new SequenceInput(_tokens[BlockStart..(BlockStart + _blockLength)], _cache, StoreKv: false, LogitsKind.All),
-        _ => new SequenceInput(_tokens[BlockStart..(BlockStart + _blockLength)], _cache, StoreKv: true, LogitsKind.None),
-    };
+        var cache = Cache ?? throw new InvalidOperationException("the engine assigns a KV cache before the first forward");
+        int cached = cache.Length, needed = CachedPositionsNeeded;
+        if (cached % _blockLength != 0 || cached > needed)
+            throw new InvalidOperationException($"KV cache holds {cached} positions; block diffusion with B={_blockLength} needs whole blocks up to {needed}");
+        if (cached < needed)
+        {
+            // Prefill (the prompt's full blocks, a committed block, or what a preemption dropped), whole blocks at a time.
+            int chunk = Math.Min(needed - cached, tokenBudget / _blockLength * _blockLength);
+            if (chunk <= 0) return null;
+            _lastFeed = Feed.Prefill;
+            return Input(_tokens[cached..(cached + chunk)], storeKv: true, LogitsKind.None);
+        }
+        _lastFeed = Feed.Denoise;
+        if (_previousBlockUnstored)
+        {
+            if (tokenBudget < 2 * _blockLength) return null;
+            return Input(_tokens[(BlockStart - _blockLength)..(BlockStart + _blockLength)], storeKv: true, LogitsKind.Unstored) with { StoredPrefix = _blockLength };
+        }
+        if (tokenBudget < _blockLength) return null;
+        return Input(_tokens[BlockStart..(BlockStart + _blockLength)], storeKv: false, LogitsKind.All);
+    }
+
+    private SequenceInput Input(int[] tokens, bool storeKv, LogitsKind logits) =>
+        new(tokens, Cache!, storeKv, logits) { Attention = AttentionKind.BlockCausal, BlockLength = _blockLength };
 
     public override void Apply(float[] logits, TimeSpan elapsed, List<GeneratedChunk> chunks)
     {
         TotalForwards++;
-        switch (_phase)
+        if (_lastFeed == Feed.Prefill)
         {
-            case Phase.Prefill:
-                _phase = Phase.Denoise;
-                break;
-            case Phase.Denoise:
-                DenoiseForwards++;
-                Denoise(logits, chunks);
-                break;
-            case Phase.Commit:
-                if (AnswerComplete) Finish(elapsed, chunks);
-                else
-                {
-                    _block++;
-                    StartBlock();
-                    _phase = Phase.Denoise;
-                }
-                break;
+            if (_finishing && Cache!.Length == CachedPositionsNeeded) Finish(elapsed, chunks);
+            return;
         }
+        _previousBlockUnstored = false;
+        DenoiseForwards++;
+        Denoise(logits, elapsed, chunks);
     }
 
     /// <summary>Masks the current block's positions past the prompt (the block's share of x = prompt + MASK...).</summary>
@@ -95,7 +117,7 @@ internal sealed class DiffusionSequence : DecodingSequence
     }
 
     /// <summary>One denoising step: draw x0 at every masked position, let the strategy choose, commit the chosen.</summary>
-    private void Denoise(float[] logits, List<GeneratedChunk> chunks)
+    private void Denoise(float[] logits, TimeSpan elapsed, List<GeneratedChunk> chunks)
     {
         if (logits.Length != _blockLength * _vocabSize)
             throw new InvalidOperationException($"model returned {logits.Length} logits for a block of {_blockLength} x vocab {_vocabSize}");
@@ -137,10 +159,18 @@ internal sealed class DiffusionSequence : DecodingSequence
         _step++;
 
         if (Array.IndexOf(_masked, true) >= 0) return;
-        // The block is final: stream its generated part now; its K/V still go to the cache in the commit forward
-        // (which the official loop spends on every block, the last included, and the NFE counts).
+        // The block is final: stream its generated part now. Its K/V still go to the cache: in a commit forward of
+        // their own (the official loop, which spends one on every block, the last included), or fused with the
+        // next block's first forward, where a complete answer owes nothing.
         int from = Math.Max(BlockStart, _promptLength);
-        AcceptFinalTokens(_tokens.AsSpan(from, BlockStart + _blockLength - from), chunks);
-        _phase = Phase.Commit;
+        bool complete = AcceptFinalTokens(_tokens.AsSpan(from, BlockStart + _blockLength - from), chunks);
+        if (complete && _fusedCommit) Finish(elapsed, chunks);
+        else if (complete) _finishing = true;
+        else
+        {
+            _block++;
+            StartBlock();
+            _previousBlockUnstored = _fusedCommit;
+        }
     }
 }

@@ -47,6 +47,13 @@ public sealed record GenerationOptions
     /// <summary>Never stop at a stop id: generate exactly <see cref="MaxNewTokens"/> tokens.</summary>
     public bool IgnoreEos { get; init; }
 
+    /// <summary>
+    /// Block diffusion: store a finished block's K/V in the next block's first denoising forward instead of a
+    /// commit forward of its own, and skip the last block's commit (exact: the tokens are the same). False keeps
+    /// the official loop's accounting, one commit forward per block.
+    /// </summary>
+    public bool FusedCommit { get; init; } = true;
+
     /// <summary>Record every denoising step's commits in <see cref="GenerationResult.Trace"/>.</summary>
     public bool RecordTrace { get; init; }
 

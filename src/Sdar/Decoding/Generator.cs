@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Sdar.Config;
 using Sdar.Model;
@@ -6,17 +5,17 @@ using Sdar.Model;
 namespace Sdar.Decoding;
 
 /// <summary>
-/// Generates tokens with a stateless <see cref="ILanguageModel"/>. The engine loop is the same for both kinds of
-/// decoding (schedule -> one forward over every active sequence -> postprocess): each sequence says what its next
-/// forward is, the generator batches them into one <see cref="ILanguageModel.Forward"/> call (one per block length
-/// present), hands each sequence its logits, and drops sequences that finished. Because the model is batch
-/// invariant, a batched result equals generating the prompt alone.
+/// Generates a fixed list of requests with a stateless <see cref="ILanguageModel"/>: a thin loop over an
+/// <see cref="Engine"/> made for the call (every request admitted at once, prompts never chunked), stepping it
+/// until all have finished. Because the model is batch invariant, a batched result equals generating the prompt
+/// alone. Long-running callers that add and cancel requests as they come (a server, the evaluation harness) drive
+/// an <see cref="Engine"/> themselves.
 /// </summary>
-public abstract class Generator
+public class Generator
 {
     private readonly int[] _defaultStopIds;
 
-    protected Generator(ILanguageModel model, IEnumerable<int>? defaultStopTokenIds)
+    public Generator(ILanguageModel model, IEnumerable<int>? defaultStopTokenIds = null)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
         _defaultStopIds = defaultStopTokenIds?.ToArray() ?? [];
@@ -28,8 +27,14 @@ public abstract class Generator
     public IReadOnlyList<int> DefaultStopTokenIds => _defaultStopIds;
 
     /// <summary>
+    /// The engine settings of each call; null = every request of a call runs at once, prefills are not chunked,
+    /// and the KV budget is the engine's default.
+    /// </summary>
+    public EngineOptions? EngineOptions { get; init; }
+
+    /// <summary>
     /// The generator a model needs: block diffusion for <c>sdar</c> checkpoints, AR for <c>qwen3</c> ones
-    /// (<see cref="Config.ModelConfig.IsDiffusion"/>).
+    /// (<see cref="Config.ModelConfig.IsDiffusion"/>; the engine picks the decoding from the config).
     /// </summary>
     /// <param name="defaultStopTokenIds">Stop ids for every request, e.g. the checkpoint's EOS ids.</param>
     public static Generator For(ILanguageModel model, IEnumerable<int>? defaultStopTokenIds = null)
@@ -39,9 +44,6 @@ public abstract class Generator
             ? new BlockDiffusionGenerator(model, defaultStopTokenIds)
             : new AutoregressiveGenerator(model, defaultStopTokenIds);
     }
-
-    private protected abstract DecodingSequence CreateSequence(int index, int[] prompt, ResolvedGenerationOptions options,
-        IReadOnlyCollection<int> stopIds, long seed);
 
     /// <summary>Generates the answer to one prompt.</summary>
     public GenerationResult Generate(int[] promptIds, GenerationOptions options, CancellationToken cancellationToken = default) =>
@@ -75,29 +77,19 @@ public abstract class Generator
     public IEnumerable<GeneratedChunk> Stream(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);
-        var sequences = new List<DecodingSequence>(requests.Count);
-        var resolvedRequests = new ResolvedGenerationOptions[requests.Count];
-        long requiredBytes = 0;
+        var engine = new Engine(Model, EngineOptions ?? new EngineOptions
+        {
+            MaxRunningSequences = Math.Max(1, requests.Count),
+            MaxTokensPerForward = int.MaxValue,
+        }, _defaultStopIds);
         for (int i = 0; i < requests.Count; i++)
         {
             var request = requests[i] ?? throw new ArgumentException($"request {i} is null", nameof(requests));
             ArgumentNullException.ThrowIfNull(request.Options, $"requests[{i}].Options");
             ArgumentNullException.ThrowIfNull(request.PromptIds, $"requests[{i}].PromptIds");
-            resolvedRequests[i] = request.Options.Resolve(Model.Config, request.PromptIds.Length);
-            requiredBytes += resolvedRequests[i].RequiredBytes;
+            engine.Add(request);   // ids are 0, 1, 2... in this order: the request's index
         }
-        // Each request fits alone (Resolve checked it); the batch runs them together, so their sum must fit too.
-        long available = ModelMemory.AvailableBytes();
-        if (requests.Count > 1 && requiredBytes > available)
-            throw new ArgumentException(
-                $"the batch of {requests.Count} requests needs up to {requiredBytes} bytes for KV caches and activations, but this machine has {available} bytes available; run fewer at once");
-        for (int i = 0; i < requests.Count; i++)
-        {
-            var stopIds = _defaultStopIds.Concat(requests[i].Options.StopTokenIds ?? []).ToHashSet();
-            long seed = requests[i].Options.Seed ?? Random.Shared.NextInt64();
-            sequences.Add(CreateSequence(i, requests[i].PromptIds, resolvedRequests[i], stopIds, seed));
-        }
-        return Run(sequences, cancellationToken);
+        return Run(engine, cancellationToken);
     }
 
     /// <summary>
@@ -115,62 +107,23 @@ public abstract class Generator
             yield return chunks.Current;
     }
 
-    /// <summary>
-    /// Logits with NaN or Inf cannot be sampled from. The check above costs one pass over the logits; only when it
-    /// fails is the forward run again through the engine's diagnostic path, to name the layer where the non-finite
-    /// values first appear. The cache is first put back as it was before the forward (a storing forward advanced it).
-    /// </summary>
-    private NumericalFaultException LocateFault(SequenceInput input, float[] logits, AttentionKind attention, int blockLength)
+    private static IEnumerable<GeneratedChunk> Run(Engine engine, CancellationToken cancellationToken)
     {
-        if (input.StoreKv) input.Cache.Truncate(input.Cache.Length - input.Tokens.Length);
-        if (Model is INumericalDiagnostics diagnostics &&
-            diagnostics.LocateNonFinite(input with { StoreKv = false }, attention, blockLength) is { } fault)
-            return new NumericalFaultException(fault);
-        int index = NonFinite.IndexOf(logits);
-        int row = input.Logits == LogitsKind.Last ? input.Tokens.Length - 1 : index / Model.Config.VocabSize;
-        return new NumericalFaultException(new NumericalFault("lm_head", "logits", input.Cache.Length + row, logits[index]));
-    }
-
-    private IEnumerable<GeneratedChunk> Run(List<DecodingSequence> sequences, CancellationToken cancellationToken)
-    {
-        var clock = Stopwatch.StartNew();
-        var chunks = new List<GeneratedChunk>();
-        var active = new List<DecodingSequence>(sequences);
-        while (active.Count > 0)
+        while (engine.HasPendingWork)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            foreach (var group in active.GroupBy(s => (s.Attention, s.BlockLength)))
-            {
-                var members = group.ToArray();
-                var inputs = members.Select(s => s.NextInput()).ToArray();
-                var logits = Model.Forward(inputs, group.Key.Attention, group.Key.BlockLength);
-                if (logits is null || logits.Length != members.Length)
-                    throw new InvalidOperationException($"model returned {logits?.Length ?? 0} logit sets for a batch of {members.Length}");
-                for (int i = 0; i < members.Length; i++)
-                {
-                    if (NonFinite.IndexOf(logits[i]) >= 0) throw LocateFault(inputs[i], logits[i], group.Key.Attention, group.Key.BlockLength);
-                    members[i].Apply(logits[i], clock.Elapsed, chunks);
-                }
-            }
-            active.RemoveAll(s => s.IsFinished);
-            foreach (var chunk in chunks) yield return chunk;
-            chunks.Clear();
+            var step = engine.Step();
+            foreach (var sequence in step.Ended)
+                if (sequence.Status == SequenceStatus.Failed) throw sequence.Error!;
+            foreach (var chunk in step.Chunks) yield return chunk;
         }
     }
 }
 
 /// <summary>Block diffusion decoding for <c>sdar</c> checkpoints (DESIGN section 4).</summary>
 public sealed class BlockDiffusionGenerator(ILanguageModel model, IEnumerable<int>? defaultStopTokenIds = null)
-    : Generator(model, defaultStopTokenIds)
-{
-    private protected override DecodingSequence CreateSequence(int index, int[] prompt, ResolvedGenerationOptions options,
-        IReadOnlyCollection<int> stopIds, long seed) => new DiffusionSequence(index, prompt, options, stopIds, seed, Model);
-}
+    : Generator(model, defaultStopTokenIds);
 
 /// <summary>Autoregressive decoding for <c>qwen3</c> checkpoints (AR baselines and conversion inputs).</summary>
 public sealed class AutoregressiveGenerator(ILanguageModel model, IEnumerable<int>? defaultStopTokenIds = null)
-    : Generator(model, defaultStopTokenIds)
-{
-    private protected override DecodingSequence CreateSequence(int index, int[] prompt, ResolvedGenerationOptions options,
-        IReadOnlyCollection<int> stopIds, long seed) => new AutoregressiveSequence(index, prompt, options, stopIds, seed, Model);
-}
+    : Generator(model, defaultStopTokenIds);

@@ -29,21 +29,20 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
 
     public ModelConfig Config => _w.Config;
 
-    public float[][] Forward(IReadOnlyList<SequenceInput> batch, AttentionKind attention, int blockLength) =>
-        Run(batch, attention, blockLength, probe: null);
+    public float[][] Forward(IReadOnlyList<SequenceInput> batch) => Run(batch, probe: null);
 
     /// <summary>
     /// The diagnostic path: the same forward, checking the hidden states after the embedding and after every
     /// attention and MLP block, then the final norm and the logits, and stopping at the first non-finite value.
     /// </summary>
-    public NumericalFault? LocateNonFinite(SequenceInput input, AttentionKind attention, int blockLength)
+    public NumericalFault? LocateNonFinite(SequenceInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.StoreKv) throw new ArgumentException("the diagnostic forward must not store K/V", nameof(input));
         var probe = new NonFiniteProbe(input.Cache.Length);
-        var logits = Run([input], attention, blockLength, probe);
+        var logits = Run([input], probe);
         if (probe.Fault is null && logits.Length == 1)
-            probe.Check("lm_head", "logits", logits[0], Config.VocabSize, FirstLogitRow(input));
+            probe.Check("lm_head", "logits", logits[0], Config.VocabSize, input.FirstLogitRow);
         return probe.Fault;
     }
 
@@ -62,12 +61,50 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
         }
     }
 
-    private static int FirstLogitRow(SequenceInput input) => input.Logits == LogitsKind.Last ? input.Tokens.Length - 1 : 0;
+    /// <summary>
+    /// The activations of one forward, kept between forwards so that steady decoding allocates nothing large.
+    /// The model stays stateless to its callers: each forward rents a workspace and returns it.
+    /// </summary>
+    private sealed class Workspace
+    {
+        private float[] _h = [], _normed = [], _q = [], _k = [], _v = [], _attnOut = [], _projected = [], _gate = [], _up = [];
 
-    private float[][] Run(IReadOnlyList<SequenceInput> batch, AttentionKind attention, int blockLength, NonFiniteProbe? probe)
+        private static float[] Sized(ref float[] buffer, long length)
+        {
+            if (buffer.Length < length) buffer = new float[Math.Max(length, buffer.Length * 3L / 2)];
+            return buffer;
+        }
+
+        public float[] H(long n) => Sized(ref _h, n);
+        public float[] Normed(long n) => Sized(ref _normed, n);
+        public float[] Q(long n) => Sized(ref _q, n);
+        public float[] K(long n) => Sized(ref _k, n);
+        public float[] V(long n) => Sized(ref _v, n);
+        public float[] AttnOut(long n) => Sized(ref _attnOut, n);
+        public float[] Projected(long n) => Sized(ref _projected, n);
+        public float[] Gate(long n) => Sized(ref _gate, n);
+        public float[] Up(long n) => Sized(ref _up, n);
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentBag<Workspace> _workspaces = [];
+
+    private float[][] Run(IReadOnlyList<SequenceInput> batch, NonFiniteProbe? probe)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (!_workspaces.TryTake(out var workspace)) workspace = new Workspace();
+        try
+        {
+            return Run(batch, probe, workspace);
+        }
+        finally
+        {
+            _workspaces.Add(workspace);
+        }
+    }
+
+    private float[][] Run(IReadOnlyList<SequenceInput> batch, NonFiniteProbe? probe, Workspace workspace)
     {
         var c = Config;
-        if (attention == AttentionKind.BlockCausal && blockLength < 1) throw new ArgumentOutOfRangeException(nameof(blockLength), "block length must be at least 1");
         int H = c.HiddenSize, hd = c.HeadDim, nq = c.NumAttentionHeads, nkv = c.NumKeyValueHeads;
         int qWidth = nq * hd, kvWidth = nkv * hd;
 
@@ -75,14 +112,14 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
         var rowStart = new int[batch.Count + 1];
         for (int s = 0; s < batch.Count; s++)
         {
-            if (batch[s].Tokens.Length == 0) throw new ArgumentException($"sequence {s} of the batch has no tokens", nameof(batch));
+            batch[s].Validate(s);
             rowStart[s + 1] = rowStart[s] + batch[s].Tokens.Length;
             for (int t = 0; t < s; t++)
                 if (ReferenceEquals(batch[t].Cache, batch[s].Cache)) throw new ArgumentException("two sequences of one batch share a KV cache", nameof(batch));
         }
         int R = rowStart[^1];
 
-        var h = new float[R * H];
+        var h = workspace.H((long)R * H);
         for (int s = 0; s < batch.Count; s++)
         {
             var tokens = batch[s].Tokens;
@@ -92,20 +129,20 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
                 if ((uint)id >= (uint)c.VocabSize) throw new ArgumentOutOfRangeException(nameof(batch), $"token id {id} is outside the vocabulary (0..{c.VocabSize - 1})");
                 _w.EmbedTokens.ReadRow(id, h.AsSpan((rowStart[s] + t) * H, H));
             }
-            // New keys and values are written just past the cached ones; they only count as cached after Advance.
-            batch[s].Cache.Reserve(tokens.Length);
+            // Stored keys and values are written just past the cached ones; they only count as cached after Advance.
+            batch[s].Cache.Reserve(batch[s].StoredCount);
         }
 
-        var normed = new float[R * H];
-        var q = new float[R * qWidth];
-        var k = new float[R * kvWidth];
-        var v = new float[R * kvWidth];
-        var attnOut = new float[R * qWidth];
-        var projected = new float[R * H];
+        var normed = workspace.Normed((long)R * H);
+        var q = workspace.Q((long)R * qWidth);
+        var k = workspace.K((long)R * kvWidth);
+        var v = workspace.V((long)R * kvWidth);
+        var attnOut = workspace.AttnOut((long)R * qWidth);
+        var projected = workspace.Projected((long)R * H);
         float eps = (float)c.RmsNormEps;
         Span<float> cos = stackalloc float[hd / 2];
         Span<float> sin = stackalloc float[hd / 2];
-        if (probe?.Check("model.embed_tokens", "embedding output", h, H) == true) return [];
+        if (probe?.Check("model.embed_tokens", "embedding output", h.AsSpan(0, R * H), H) == true) return [];
 
         for (int l = 0; l < c.NumHiddenLayers; l++)
         {
@@ -116,6 +153,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             for (int s = 0; s < batch.Count; s++)
             {
                 var cache = batch[s].Cache;
+                int stored = batch[s].StoredCount;
                 for (int t = 0; t < batch[s].Tokens.Length; t++)
                 {
                     int r = rowStart[s] + t, position = cache.Length + t;
@@ -131,8 +169,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
                         var kh = k.AsSpan(r * kvWidth + head * hd, hd);
                         VectorMath.RmsNorm(kh, _kNorms[l], kh, eps);
                         RotateHalf(kh, cos, sin);
-                        kh.CopyTo(cache.Keys(l, head).Slice(position * hd, hd));
-                        v.AsSpan(r * kvWidth + head * hd, hd).CopyTo(cache.Values(l, head).Slice(position * hd, hd));
+                        if (t < stored) cache.Write(l, head, position, kh, v.AsSpan(r * kvWidth + head * hd, hd));
                     }
                 }
             }
@@ -141,22 +178,21 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             WorkerPool.For(tasks, MatMul.Threads, task =>
             {
                 int s = task / nkv, kvHead = task % nkv;
-                Attend(l, batch[s], rowStart[s], kvHead, q, attnOut, attention, blockLength);
+                Attend(l, batch[s], rowStart[s], kvHead, q, k, v, attnOut);
             });
 
             MatMul.Compute(layer.OProj, attnOut, R, projected);
-            VectorMath.Add(h, projected);
-            if (probe?.Check($"model.layers.{l}", "self_attn output", h, H) == true) return [];
+            VectorMath.Add(h.AsSpan(0, R * H), projected.AsSpan(0, R * H));
+            if (probe?.Check($"model.layers.{l}", "self_attn output", h.AsSpan(0, R * H), H) == true) return [];
 
             for (int r = 0; r < R; r++) VectorMath.RmsNorm(h.AsSpan(r * H, H), _postNorms[l], normed.AsSpan(r * H, H), eps);
-            if (layer.Moe is { } moe) MoeForward(moe, normed, R, projected);
-            else MlpForward(layer.Mlp!, normed, R, projected);
-            VectorMath.Add(h, projected);
-            if (probe?.Check($"model.layers.{l}", "mlp output", h, H) == true) return [];
+            if (layer.Moe is { } moe) MoeForward(moe, normed, R, projected, workspace);
+            else MlpForward(layer.Mlp!, normed, R, projected, workspace);
+            VectorMath.Add(h.AsSpan(0, R * H), projected.AsSpan(0, R * H));
+            if (probe?.Check($"model.layers.{l}", "mlp output", h.AsSpan(0, R * H), H) == true) return [];
         }
 
-        foreach (var input in batch)
-            if (input.StoreKv) input.Cache.Advance(input.Tokens.Length);
+        foreach (var input in batch) input.Cache.Advance(input.StoredCount);
 
         return Logits(batch, rowStart, h, probe);
     }
@@ -171,12 +207,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
         for (int s = 0; s < batch.Count; s++)
         {
             firstWanted[s] = wanted.Count;
-            int T = batch[s].Tokens.Length;
-            switch (batch[s].Logits)
-            {
-                case LogitsKind.All: for (int t = 0; t < T; t++) wanted.Add(rowStart[s] + t); break;
-                case LogitsKind.Last: wanted.Add(rowStart[s] + T - 1); break;
-            }
+            for (int t = batch[s].FirstLogitRow; t < batch[s].Tokens.Length; t++) wanted.Add(rowStart[s] + t);
         }
         firstWanted[batch.Count] = wanted.Count;
         var results = new float[batch.Count][];
@@ -190,7 +221,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             VectorMath.RmsNorm(h.AsSpan(wanted[i] * H, H), _finalNorm, normed.AsSpan(i * H, H), (float)c.RmsNormEps);
         // Rows of the final norm are the wanted rows only, so a fault here is reported at the first wanted row.
         // The probe runs one sequence, so the wanted rows are its rows from FirstLogitRow on.
-        if (probe?.Check("model.norm", "final norm output", normed, H, FirstLogitRow(batch[0])) == true) return [];
+        if (probe?.Check("model.norm", "final norm output", normed, H, batch[0].FirstLogitRow) == true) return [];
         var all = new float[(long)wanted.Count * V];
         MatMul.Compute(_w.LmHead, normed, wanted.Count, all);
         if (batch.Count == 1)
@@ -205,63 +236,67 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
 
     /// <summary>
     /// Attention of one sequence's queries for the query heads sharing KV head <paramref name="kvHead"/>.
-    /// Every query sees a prefix of the keys (cached ones, then new ones up to its own position or block end),
-    /// so scores are one small matmul and each row is softmaxed over its own prefix.
+    /// The keys are the cached ones (read from the cache, whatever its storage) followed by the new ones (from this
+    /// forward's activations), contiguous, so scores are one small matmul; every query sees a prefix of them (its
+    /// own position or block end), and each row is softmaxed over its own prefix. The arithmetic is the same
+    /// whether a key came from the cache or the forward, so chunked prefills and fused commits are exact.
     /// </summary>
-    private unsafe void Attend(int layer, SequenceInput input, int firstRow, int kvHead, float[] q, float[] attnOut,
-        AttentionKind attention, int blockLength)
+    private unsafe void Attend(int layer, SequenceInput input, int firstRow, int kvHead, float[] q, float[] k, float[] v, float[] attnOut)
     {
         var c = Config;
-        int hd = c.HeadDim, nq = c.NumAttentionHeads, group = nq / c.NumKeyValueHeads, qWidth = nq * hd;
+        int hd = c.HeadDim, nq = c.NumAttentionHeads, group = nq / c.NumKeyValueHeads, qWidth = nq * hd, kvWidth = c.NumKeyValueHeads * hd;
         int T = input.Tokens.Length, start = input.Cache.Length, keyCount = start + T;
         int queries = group * T;
-        var keys = input.Cache.Keys(layer, kvHead)[..(keyCount * hd)];
-        var values = input.Cache.Values(layer, kvHead)[..(keyCount * hd)];
 
+        var keys = ArrayPool<float>.Shared.Rent(keyCount * hd);
+        var values = ArrayPool<float>.Shared.Rent(keyCount * hd);
         var queryRows = ArrayPool<float>.Shared.Rent(queries * hd);
         var scores = ArrayPool<float>.Shared.Rent(queries * keyCount);
+        var weighted = ArrayPool<float>.Shared.Rent(queries * hd);
+        var visible = ArrayPool<int>.Shared.Rent(queries);
         try
         {
+            input.Cache.Read(layer, kvHead, start, keys.AsSpan(0, start * hd), values.AsSpan(0, start * hd));
+            for (int t = 0; t < T; t++)
+            {
+                k.AsSpan((firstRow + t) * kvWidth + kvHead * hd, hd).CopyTo(keys.AsSpan((start + t) * hd, hd));
+                v.AsSpan((firstRow + t) * kvWidth + kvHead * hd, hd).CopyTo(values.AsSpan((start + t) * hd, hd));
+            }
             // (group * T, hd): query row i = (head offset g, token t) as g * T + t
             for (int g = 0; g < group; g++)
                 for (int t = 0; t < T; t++)
                     q.AsSpan((firstRow + t) * qWidth + (kvHead * group + g) * hd, hd).CopyTo(queryRows.AsSpan((g * T + t) * hd, hd));
-            MatMul.ComputeF32(keys, keyCount, queryRows.AsSpan(0, queries * hd), queries, hd, scores.AsSpan(0, queries * keyCount));
+            MatMul.ComputeF32(keys.AsSpan(0, keyCount * hd), keyCount, queryRows.AsSpan(0, queries * hd), queries, hd, scores.AsSpan(0, queries * keyCount));
 
             float scale = 1f / MathF.Sqrt(hd);
-            var visible = new int[queries];
             for (int i = 0; i < queries; i++)
             {
                 int t = i % T;
-                visible[i] = Math.Min(keyCount, Masks.LastVisibleKey(attention, blockLength, start + t) + 1);
+                visible[i] = Math.Min(keyCount, Masks.LastVisibleKey(input.Attention, input.BlockLength, start + t) + 1);
                 var row = scores.AsSpan(i * keyCount, keyCount);
                 VectorMath.ScaledSoftmax(row[..visible[i]], scale);
                 row[visible[i]..].Clear();   // keys a query may not see weigh nothing
             }
 
-            var weighted = ArrayPool<float>.Shared.Rent(queries * hd);
-            try
+            fixed (float* p = scores)
+            fixed (int* visiblePtr = visible)
+            fixed (float* vp = values)
+            fixed (float* o = weighted)
+                WeightedValues.Compute(p, queries, keyCount, visiblePtr, vp, hd, o, hd);
+            for (int i = 0; i < queries; i++)
             {
-                fixed (float* p = scores)
-                fixed (int* visiblePtr = visible)
-                fixed (float* v = values)
-                fixed (float* o = weighted)
-                    WeightedValues.Compute(p, queries, keyCount, visiblePtr, v, hd, o, hd);
-                for (int i = 0; i < queries; i++)
-                {
-                    int g = i / T, t = i % T;
-                    weighted.AsSpan(i * hd, hd).CopyTo(attnOut.AsSpan((firstRow + t) * qWidth + (kvHead * group + g) * hd, hd));
-                }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(weighted);
+                int g = i / T, t = i % T;
+                weighted.AsSpan(i * hd, hd).CopyTo(attnOut.AsSpan((firstRow + t) * qWidth + (kvHead * group + g) * hd, hd));
             }
         }
         finally
         {
+            ArrayPool<float>.Shared.Return(keys);
+            ArrayPool<float>.Shared.Return(values);
             ArrayPool<float>.Shared.Return(queryRows);
             ArrayPool<float>.Shared.Return(scores);
+            ArrayPool<float>.Shared.Return(weighted);
+            ArrayPool<int>.Shared.Return(visible);
         }
     }
 
@@ -276,13 +311,13 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
         }
     }
 
-    private static void MlpForward(DenseMlpWeights mlp, float[] x, int rows, Span<float> output)
+    private static void MlpForward(DenseMlpWeights mlp, float[] x, int rows, Span<float> output, Workspace workspace)
     {
         int inter = mlp.GateProj.Rows;
-        var gate = new float[rows * inter];
-        var up = new float[rows * inter];
+        var gate = workspace.Gate((long)rows * inter);
+        var up = workspace.Up((long)rows * inter);
         MatMul.Compute(x, rows, (mlp.GateProj, gate), (mlp.UpProj, up));
-        VectorMath.SwiGlu(gate, up);
+        VectorMath.SwiGlu(gate.AsSpan(0, rows * inter), up.AsSpan(0, rows * inter));
         MatMul.Compute(mlp.DownProj, gate, rows, output);
     }
 
@@ -290,7 +325,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
     /// Qwen3-MoE: each row's router picks its top-k experts; rows are grouped by expert so every expert runs once
     /// over its rows. Contributions are added per row in expert-index order, whatever the batch (batch invariance).
     /// </summary>
-    private void MoeForward(MoeWeights moe, float[] x, int rows, Span<float> output)
+    private void MoeForward(MoeWeights moe, float[] x, int rows, Span<float> output, Workspace workspace)
     {
         var c = Config;
         int H = c.HiddenSize, E = c.NumExperts, topK = c.NumExpertsPerTok;
@@ -324,7 +359,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             if (assigned.Count == 0) continue;
             var gathered = new float[assigned.Count * H];
             for (int i = 0; i < assigned.Count; i++) x.AsSpan(assigned[i].Row * H, H).CopyTo(gathered.AsSpan(i * H, H));
-            MlpForward(moe.Experts[e], gathered, assigned.Count, expertOut);
+            MlpForward(moe.Experts[e], gathered, assigned.Count, expertOut, workspace);
             for (int i = 0; i < assigned.Count; i++)
                 VectorMath.Axpy(assigned[i].Weight, expertOut.AsSpan(i * H, H), output.Slice(assigned[i].Row * H, H));
         }

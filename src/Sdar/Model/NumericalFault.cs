@@ -34,7 +34,7 @@ public interface INumericalDiagnostics
     /// Runs <paramref name="input"/> (which must not store K/V) and returns the first stage whose output holds NaN
     /// or Inf, or null when every stage is finite.
     /// </summary>
-    NumericalFault? LocateNonFinite(SequenceInput input, AttentionKind attention, int blockLength);
+    NumericalFault? LocateNonFinite(SequenceInput input);
 }
 
 /// <summary>The cheap check every forward pays: one vectorised pass over the values.</summary>

@@ -20,10 +20,15 @@ public sealed class ReferenceModel : ILanguageModel
 
     public ModelConfig Config => _w.Config;
 
-    public float[][] Forward(IReadOnlyList<SequenceInput> batch, AttentionKind attention, int blockLength)
+    public float[][] Forward(IReadOnlyList<SequenceInput> batch)
     {
+        ArgumentNullException.ThrowIfNull(batch);
         var results = new float[batch.Count][];
-        for (int s = 0; s < batch.Count; s++) results[s] = ForwardOne(batch[s], attention, blockLength);
+        for (int s = 0; s < batch.Count; s++)
+        {
+            batch[s].Validate(s);
+            results[s] = ForwardOne(batch[s], batch[s].Attention, batch[s].BlockLength);
+        }
         return results;
     }
 
@@ -84,14 +89,15 @@ public sealed class ReferenceModel : ILanguageModel
                 for (int head = 0; head < nq; head++)
                 {
                     int kvHead = head / group;
-                    var cachedK = cache.Keys(l, kvHead);
-                    var cachedV = cache.Values(l, kvHead);
+                    var cachedK = new float[start * hd];
+                    var cachedV = new float[start * hd];
+                    cache.Read(l, kvHead, start, cachedK, cachedV);
                     var scores = new List<double>(start + T);
                     var valueRows = new List<float[]>(start + T);
                     for (int j = 0; j < start; j++)
                     {
-                        scores.Add(Dot(queries[t], head * hd, cachedK.Slice(j * hd, hd)) * scale);
-                        valueRows.Add(cachedV.Slice(j * hd, hd).ToArray());
+                        scores.Add(Dot(queries[t], head * hd, cachedK.AsSpan(j * hd, hd)) * scale);
+                        valueRows.Add(cachedV.AsSpan(j * hd, hd).ToArray());
                     }
                     for (int u = 0; u < T; u++)
                     {
@@ -122,20 +128,18 @@ public sealed class ReferenceModel : ILanguageModel
             }
         }
 
-        if (input.StoreKv)
+        int stored = input.StoredCount;
+        if (stored > 0)
         {
-            cache.Reserve(T);
+            cache.Reserve(stored);
             for (int l = 0; l < c.NumHiddenLayers; l++)
-                for (int t = 0; t < T; t++)
+                for (int t = 0; t < stored; t++)
                     for (int head = 0; head < nkv; head++)
-                    {
-                        newKeys[l][t].AsSpan(head * hd, hd).CopyTo(cache.Keys(l, head).Slice((start + t) * hd, hd));
-                        newValues[l][t].AsSpan(head * hd, hd).CopyTo(cache.Values(l, head).Slice((start + t) * hd, hd));
-                    }
-            cache.Advance(T);
+                        cache.Write(l, head, start + t, newKeys[l][t].AsSpan(head * hd, hd), newValues[l][t].AsSpan(head * hd, hd));
+            cache.Advance(stored);
         }
 
-        int firstRow = input.Logits switch { LogitsKind.All => 0, LogitsKind.Last => T - 1, _ => T };
+        int firstRow = input.FirstLogitRow;
         var finalNorm = _w.Norm.ToFloatArray();
         var logits = new float[(T - firstRow) * c.VocabSize];
         for (int t = firstRow; t < T; t++)

@@ -15,10 +15,11 @@ public class BlockDiffusionGeneratorTests
 
     private static int[] Prompt(int length) => Enumerable.Range(0, length).Select(i => (i * 3 + 1) % 14).ToArray();
 
+    // These tests pin the official loop (a commit forward per block); FusedCommitTests cover the fused one.
     private static GenerationOptions Greedy(string strategy, int maxNewTokens, int? steps = null, int? block = null) => new()
     {
         Strategy = strategy, MaxNewTokens = maxNewTokens, DenoisingSteps = steps, BlockLength = block,
-        Temperature = 0, RecordTrace = true,
+        Temperature = 0, RecordTrace = true, FusedCommit = false,
     };
 
     [Fact]

@@ -4,9 +4,9 @@ using Sdar.Model;
 namespace Sdar.Tests.Decoding;
 
 /// <summary>What one sequence sent in one recorded forward.</summary>
-internal sealed record RecordedInput(int[] Tokens, int CacheLength, bool StoreKv, LogitsKind Logits);
+internal sealed record RecordedInput(int[] Tokens, int CacheLength, bool StoreKv, LogitsKind Logits, int StoredCount = 0, int BlockLength = 1);
 
-/// <summary>One recorded <see cref="ILanguageModel.Forward"/> call.</summary>
+/// <summary>One recorded <see cref="ILanguageModel.Forward"/> call (attention and B of its first sequence).</summary>
 internal sealed record RecordedForward(AttentionKind Attention, int BlockLength, IReadOnlyList<RecordedInput> Inputs);
 
 /// <summary>
@@ -31,21 +31,23 @@ internal sealed class ScriptedModel : ILanguageModel
     public List<RecordedForward> Calls { get; } = [];
     public Action<int>? OnForward { get; set; }
 
-    public float[][] Forward(IReadOnlyList<SequenceInput> batch, AttentionKind attention, int blockLength)
+    public float[][] Forward(IReadOnlyList<SequenceInput> batch)
     {
         OnForward?.Invoke(Calls.Count);
-        Calls.Add(new RecordedForward(attention, blockLength,
-            batch.Select(s => new RecordedInput((int[])s.Tokens.Clone(), s.Cache.Length, s.StoreKv, s.Logits)).ToArray()));
+        Calls.Add(new RecordedForward(batch[0].Attention, batch[0].BlockLength,
+            batch.Select(s => new RecordedInput((int[])s.Tokens.Clone(), s.Cache.Length, s.StoreKv, s.Logits, s.StoredCount, s.BlockLength)).ToArray()));
         int vocab = Config.VocabSize;
         var output = new float[batch.Count][];
         for (int b = 0; b < batch.Count; b++)
         {
             var input = batch[b];
+            var attention = input.Attention;
+            int blockLength = input.BlockLength;
             if (!_committed.TryGetValue(input.Cache, out var committed)) _committed[input.Cache] = committed = [];
             Assert.Equal(committed.Count, input.Cache.Length);
             var all = committed.Concat(input.Tokens).ToArray();
             int first = committed.Count, count = input.Tokens.Length;
-            int rowsFrom = input.Logits switch { LogitsKind.All => 0, LogitsKind.Last => count - 1, _ => count };
+            int rowsFrom = input.FirstLogitRow;
             output[b] = new float[(count - rowsFrom) * vocab];
             for (int t = rowsFrom; t < count; t++)
             {
@@ -55,17 +57,19 @@ internal sealed class ScriptedModel : ILanguageModel
                     : Math.Min(all.Length, (position / blockLength + 1) * blockLength);
                 _rows(position, all[..end], output[b].AsSpan((t - rowsFrom) * vocab, vocab));
             }
-            if (input.StoreKv)
+            int stored = input.StoredCount;
+            if (stored > 0)
             {
-                committed.AddRange(input.Tokens);
-                input.Cache.Reserve(count);
-                input.Cache.Advance(count);
+                committed.AddRange(input.Tokens[..stored]);
+                input.Cache.Reserve(stored);
+                input.Cache.Advance(stored);
             }
         }
         return output;
     }
 
-    public IEnumerable<RecordedForward> DenoiseCalls => Calls.Where(c => c.Inputs.Any(i => !i.StoreKv));
+    /// <summary>Forwards that denoise some sequence (its logits are sampled from): not pure prefills or commits.</summary>
+    public IEnumerable<RecordedForward> DenoiseCalls => Calls.Where(c => c.Inputs.Any(i => i.Logits != LogitsKind.None));
 }
 
 internal static class FakeConfigs

@@ -63,6 +63,7 @@ public class GoldenDecodingTests
             Temperature = 0,
             IgnoreEos = true,      // the golden runs use no stop ids
             RecordTrace = true,
+            FusedCommit = false,   // the official loop's accounting: one commit forward per block
         };
     }
 

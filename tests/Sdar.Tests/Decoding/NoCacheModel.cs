@@ -14,7 +14,7 @@ internal sealed class NoCacheModel(ILanguageModel inner) : ILanguageModel
 
     public ModelConfig Config => inner.Config;
 
-    public float[][] Forward(IReadOnlyList<SequenceInput> batch, AttentionKind attention, int blockLength)
+    public float[][] Forward(IReadOnlyList<SequenceInput> batch)
     {
         int vocab = Config.VocabSize;
         var output = new float[batch.Count][];
@@ -23,16 +23,17 @@ internal sealed class NoCacheModel(ILanguageModel inner) : ILanguageModel
             var input = batch[b];
             if (!_committed.TryGetValue(input.Cache, out var committed)) _committed[input.Cache] = committed = [];
             int[] all = [.. committed, .. input.Tokens];
-            var full = inner.Forward([new SequenceInput(all, new KvCache(Config, all.Length), StoreKv: false, LogitsKind.All)],
-                attention, blockLength)[0];
+            var full = inner.Forward([new SequenceInput(all, new ContiguousKvCache(Config, all.Length), StoreKv: false, LogitsKind.All)
+                { Attention = input.Attention, BlockLength = input.BlockLength }])[0];
             int count = input.Tokens.Length;
-            int rowsFrom = input.Logits switch { LogitsKind.All => 0, LogitsKind.Last => count - 1, _ => count };
+            int rowsFrom = input.FirstLogitRow;
             output[b] = full.AsSpan((committed.Count + rowsFrom) * vocab, (count - rowsFrom) * vocab).ToArray();
-            if (input.StoreKv)
+            int stored = input.StoredCount;
+            if (stored > 0)
             {
-                committed.AddRange(input.Tokens);
-                input.Cache.Reserve(count);
-                input.Cache.Advance(count);
+                committed.AddRange(input.Tokens[..stored]);
+                input.Cache.Reserve(stored);
+                input.Cache.Advance(stored);
             }
         }
         return output;

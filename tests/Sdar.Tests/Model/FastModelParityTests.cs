@@ -41,8 +41,8 @@ public class FastModelParityTests
         var weights = TinyModels.Create(TinyModels.Config(moe, tied), dtype);
         var reference = new ReferenceModel(weights);
         var fast = new FastModel(weights);
-        var refCache = new KvCache(weights.Config, 4);
-        var fastCache = new KvCache(weights.Config, 4);
+        var refCache = new ContiguousKvCache(weights.Config, 4);
+        var fastCache = new ContiguousKvCache(weights.Config, 4);
         var prompt = Tokens(8, 3, weights.Config.VocabSize);
 
         var expected = reference.Forward([new SequenceInput(prompt, refCache, true)], AttentionKind.BlockCausal, 4)[0];
@@ -67,8 +67,8 @@ public class FastModelParityTests
     {
         var weights = TinyModels.Create(TinyModels.Config(moe, tied), dtype);
         var prompt = Tokens(11, 5, weights.Config.VocabSize);
-        var expected = new ReferenceModel(weights).Forward([new SequenceInput(prompt, new KvCache(weights.Config), false)], AttentionKind.Causal, 0)[0];
-        var actual = new FastModel(weights).Forward([new SequenceInput(prompt, new KvCache(weights.Config), false)], AttentionKind.Causal, 0)[0];
+        var expected = new ReferenceModel(weights).Forward([new SequenceInput(prompt, new ContiguousKvCache(weights.Config), false)], AttentionKind.Causal, 0)[0];
+        var actual = new FastModel(weights).Forward([new SequenceInput(prompt, new ContiguousKvCache(weights.Config), false)], AttentionKind.Causal, 0)[0];
         AssertClose(expected, actual, "causal");
     }
 
@@ -82,13 +82,13 @@ public class FastModelParityTests
         var reference = new ReferenceModel(weights);
         var prompts = new[] { Tokens(5, 1, 97), Tokens(9, 2, 97), Tokens(1, 3, 97), Tokens(6, 4, 97) };
 
-        var batchCaches = prompts.Select(_ => new KvCache(weights.Config)).ToArray();
+        var batchCaches = prompts.Select(_ => new ContiguousKvCache(weights.Config)).ToArray();
         var batched = fast.Forward(prompts.Select((p, i) => new SequenceInput(p, batchCaches[i], true)).ToArray(), AttentionKind.BlockCausal, 4);
         for (int i = 0; i < prompts.Length; i++)
         {
-            var single = fast.Forward([new SequenceInput(prompts[i], new KvCache(weights.Config), true)], AttentionKind.BlockCausal, 4)[0];
+            var single = fast.Forward([new SequenceInput(prompts[i], new ContiguousKvCache(weights.Config), true)], AttentionKind.BlockCausal, 4)[0];
             Assert.Equal(single, batched[i]);   // bit-identical: batch invariance
-            var expected = reference.Forward([new SequenceInput(prompts[i], new KvCache(weights.Config), true)], AttentionKind.BlockCausal, 4)[0];
+            var expected = reference.Forward([new SequenceInput(prompts[i], new ContiguousKvCache(weights.Config), true)], AttentionKind.BlockCausal, 4)[0];
             AssertClose(expected, batched[i], $"sequence {i}");
         }
     }
@@ -98,12 +98,12 @@ public class FastModelParityTests
     {
         var weights = TinyModels.Create(TinyModels.Config(), DType.BF16);
         var prompt = Tokens(7, 9, 97);
-        var expected = new ReferenceModel(weights).Forward([new SequenceInput(prompt, new KvCache(weights.Config), false)], AttentionKind.BlockCausal, 4)[0];
+        var expected = new ReferenceModel(weights).Forward([new SequenceInput(prompt, new ContiguousKvCache(weights.Config), false)], AttentionKind.BlockCausal, 4)[0];
         bool saved = MatMul.UseVector512;
         try
         {
             MatMul.UseVector512 = false;
-            var actual = new FastModel(weights).Forward([new SequenceInput(prompt, new KvCache(weights.Config), false)], AttentionKind.BlockCausal, 4)[0];
+            var actual = new FastModel(weights).Forward([new SequenceInput(prompt, new ContiguousKvCache(weights.Config), false)], AttentionKind.BlockCausal, 4)[0];
             AssertClose(expected, actual, "vector256");
         }
         finally
@@ -121,8 +121,8 @@ public class FastModelParityTests
         var weights = TinyModels.Create(TinyModels.Config(hidden: 128, headDim: headDim), DType.BF16);
         var reference = new ReferenceModel(weights);
         var fast = new FastModel(weights);
-        var refCache = new KvCache(weights.Config);
-        var fastCache = new KvCache(weights.Config);
+        var refCache = new ContiguousKvCache(weights.Config);
+        var fastCache = new ContiguousKvCache(weights.Config);
         var prompt = Tokens(9, 11, 97);
         AssertClose(reference.Forward([new SequenceInput(prompt, refCache, true)], AttentionKind.Causal, 0)[0],
             fast.Forward([new SequenceInput(prompt, fastCache, true)], AttentionKind.Causal, 0)[0], "causal prefill");
@@ -139,8 +139,8 @@ public class FastModelParityTests
     {
         var weights = TinyModels.Create(TinyModels.Config(hidden: 72, headDim: 18), DType.BF16);
         var prompt = Tokens(6, 9, 97);
-        var expected = new ReferenceModel(weights).Forward([new SequenceInput(prompt, new KvCache(weights.Config), false)], AttentionKind.BlockCausal, 4)[0];
-        var actual = new FastModel(weights).Forward([new SequenceInput(prompt, new KvCache(weights.Config), false)], AttentionKind.BlockCausal, 4)[0];
+        var expected = new ReferenceModel(weights).Forward([new SequenceInput(prompt, new ContiguousKvCache(weights.Config), false)], AttentionKind.BlockCausal, 4)[0];
+        var actual = new FastModel(weights).Forward([new SequenceInput(prompt, new ContiguousKvCache(weights.Config), false)], AttentionKind.BlockCausal, 4)[0];
         AssertClose(expected, actual, "odd sizes");
     }
 }

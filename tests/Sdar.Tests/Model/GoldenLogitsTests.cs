@@ -29,7 +29,7 @@ public class GoldenLogitsTests
         var attention = checkpoint.Config.IsDiffusion ? AttentionKind.BlockCausal : AttentionKind.Causal;
         int block = golden.TryGetProperty("block_length", out var b) ? b.GetInt32() : 0;
 
-        var logits = engine.Forward([new SequenceInput(ids, new KvCache(checkpoint.Config), false)], attention, block)[0];
+        var logits = engine.Forward([new SequenceInput(ids, new ContiguousKvCache(checkpoint.Config), false)], attention, block)[0];
 
         int vocab = checkpoint.Config.VocabSize;
         var rows = golden.GetProperty("logits_first8").EnumerateArray().ToArray();

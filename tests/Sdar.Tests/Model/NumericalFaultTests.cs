@@ -79,8 +79,9 @@ public class NumericalFaultTests
     public void A_healthy_model_has_no_fault_on_the_diagnostic_path()
     {
         var model = new FastModel(TinyModels.Create(FourLayers));
-        var input = new SequenceInput([1, 2, 3, 4], new KvCache(FourLayers), StoreKv: false);
-        Assert.Null(model.LocateNonFinite(input, AttentionKind.BlockCausal, 4));
+        var input = new SequenceInput([1, 2, 3, 4], new ContiguousKvCache(FourLayers), StoreKv: false)
+        { Attention = AttentionKind.BlockCausal, BlockLength = 4 };
+        Assert.Null(model.LocateNonFinite(input));
     }
 
     [Fact]

@@ -38,9 +38,9 @@ public class TrainingParityTests
 
     private static void AssertParity(ModelWeights weights, Qwen3ForCausalLM module, int[] tokens, AttentionKind kind, int blockLength)
     {
-        var input = new SequenceInput(tokens, new KvCache(weights.Config), false);
+        var input = new SequenceInput(tokens, new ContiguousKvCache(weights.Config), false);
         var reference = new ReferenceModel(weights).Forward([input], kind, blockLength)[0];
-        var fast = new FastModel(weights).Forward([input with { Cache = new KvCache(weights.Config) }], kind, blockLength)[0];
+        var fast = new FastModel(weights).Forward([input with { Cache = new ContiguousKvCache(weights.Config) }], kind, blockLength)[0];
         var actual = ModuleLogits(module, tokens, kind, blockLength);
         FastModelParityTests.AssertClose(reference, actual, $"{kind} vs reference");
         FastModelParityTests.AssertClose(fast, actual, $"{kind} vs fast engine");
