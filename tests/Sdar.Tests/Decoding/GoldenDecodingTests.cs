@@ -100,6 +100,27 @@ public class GoldenDecodingTests
         }
     }
 
+    [Fact]
+    public void Fused_commits_give_the_golden_tokens_with_one_forward_less_per_block()
+    {
+        foreach (var group in AllCases.Value.Where(c => c.ModelDir == "tiny-sdar").GroupBy(c => c.ModelDir))
+        {
+            using var checkpoint = Checkpoint.Open(Path.Combine(GoldenDir, group.Key));
+            var generator = Generator.For(new FastModel(checkpoint.Weights));
+            foreach (var c in group)
+            {
+                var separate = generator.Generate(c.PromptIds, OptionsFor(c));
+                var fused = generator.Generate(c.PromptIds, OptionsFor(c) with { FusedCommit = true });
+                AssertMatches(c, separate);
+                Assert.Equal(separate.TokenIds, fused.TokenIds);
+                Assert.Equal(separate.CommitsPerStep, fused.CommitsPerStep);
+                int blocks = separate.Trace!.Select(t => t.Block).Distinct().Count();
+                Assert.Equal(separate.Nfe.Denoise, fused.Nfe.Denoise);
+                Assert.Equal(separate.Nfe.Total - blocks, fused.Nfe.Total);
+            }
+        }
+    }
+
     [Theory]
     [InlineData("sdar_b4_s4_static_p5")]
     [InlineData("sdar_b4_s2_static_p13")]
