@@ -19,7 +19,7 @@ internal static class EvalCommand
         var data = new Option<FileInfo>("--data", "-d") { Description = "GSM8K-format JSONL file ({\"question\", \"answer\"} per line), e.g. the test split of `sdar data generate`.", Required = true, HelpName = "FILE.jsonl" };
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N questions.", HelpName = "N" };
         limit.Integer(1);
-        var batch = new Option<int>("--batch-size") { Description = "Questions decoded together (one forward for all per step; results equal one at a time).", DefaultValueFactory = _ => 8, HelpName = "N" };
+        var batch = new Option<int>("--batch-size") { Description = "Questions decoded at once (one forward for all per step; a finished answer's slot goes to the next question at once; results equal one at a time).", DefaultValueFactory = _ => 8, HelpName = "N" };
         batch.Integer(1, 4096);
         var raw = new Option<bool>("--no-chat") { Description = "Give the question as raw text instead of a chat turn." };
         var predictions = new Option<FileInfo?>("--predictions") { Description = "Write every question, prediction and verdict to this JSONL file.", HelpName = "FILE.jsonl" };
@@ -30,6 +30,8 @@ internal static class EvalCommand
             model, data, limit, batch, raw, predictions, json,
         };
         flags.AddTo(command);
+        var engineFlags = new EngineFlags();
+        engineFlags.AddTo(command);
         command.SetAction((parse, cancellation) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -45,6 +47,7 @@ internal static class EvalCommand
             // Evaluation is greedy unless asked otherwise: generation_config's sampling defaults do not apply.
             var options = flags.Read(parse, Sdar.Config.GenerationConfig.Empty, fallbackTemperature: 0);
             GenerationFlags.Validate(options, loaded.Config);
+            var engineOptions = engineFlags.Read(parse);
             // A counter redrawn in place on a terminal; whole lines now and then in a log file or pipe.
             var lines = Console.IsErrorRedirected ? new Sdar.Training.ProgressLines(error) : null;
             var report = GenerationFlags.InFlagTerms(() => GsmEvaluator.Run(loaded, examples, options, parse.GetValue(batch), !parse.GetValue(raw),
@@ -52,7 +55,7 @@ internal static class EvalCommand
                 {
                     if (lines is null) error.Write($"\r{done}/{total}");
                     else lines.Report(done, total, () => $"evaluated {done}/{total} questions");
-                }, cancellation));
+                }, cancellation, engineOptions));
             if (lines is null) error.WriteLine();
             if (predictionsFile is not null) GsmEvaluator.WritePredictions(predictionsFile, report);
             string decoding = loaded.Config.IsDiffusion ? $"block_diffusion {options.Strategy}" : "autoregressive";

@@ -83,35 +83,21 @@ public sealed class ForwardBenchmark
     public (double WeightBytes, double KvBytes, double Flops) Cost(int tokens, int cacheLength)
     {
         var c = _weights.Config;
-        double weightBytes = 0, flops = 0;
+        double weightBytes = 0;
         foreach (var layer in _weights.Layers)
         {
-            foreach (var t in new[] { layer.QProj, layer.KProj, layer.VProj, layer.OProj })
-            {
-                weightBytes += t.ByteLength;
-                flops += 2.0 * tokens * t.ElementCount;
-            }
-            if (layer.Mlp is { } mlp)
-            {
-                double bytes = mlp.GateProj.ByteLength + mlp.UpProj.ByteLength + mlp.DownProj.ByteLength;
-                weightBytes += bytes;
-                flops += 2.0 * tokens * (mlp.GateProj.ElementCount + mlp.UpProj.ElementCount + mlp.DownProj.ElementCount);
-            }
+            foreach (var t in new[] { layer.QProj, layer.KProj, layer.VProj, layer.OProj }) weightBytes += t.ByteLength;
+            if (layer.Mlp is { } mlp) weightBytes += mlp.GateProj.ByteLength + mlp.UpProj.ByteLength + mlp.DownProj.ByteLength;
             if (layer.Moe is { } moe)
             {
                 var expert = moe.Experts[0];
                 double expertBytes = expert.GateProj.ByteLength + expert.UpProj.ByteLength + expert.DownProj.ByteLength;
-                double expertElements = expert.GateProj.ElementCount + expert.UpProj.ElementCount + expert.DownProj.ElementCount;
                 weightBytes += moe.Router.ByteLength + expertBytes * Math.Min(c.NumExperts, tokens * c.NumExpertsPerTok);
-                flops += 2.0 * tokens * (moe.Router.ElementCount + expertElements * c.NumExpertsPerTok);
             }
-            // Scores and weighted values: each query head sees the cache and the new block.
-            flops += 2.0 * 2.0 * tokens * (cacheLength + tokens) * c.NumAttentionHeads * c.HeadDim;
         }
         weightBytes += _weights.LmHead.ByteLength + (double)tokens * c.HiddenSize * _weights.EmbedTokens.DType.SizeInBytes();
-        flops += 2.0 * tokens * _weights.LmHead.ElementCount;
         double kvBytes = 2.0 * c.NumHiddenLayers * c.NumKeyValueHeads * (cacheLength + tokens) * c.HeadDim * sizeof(float);
-        return (weightBytes, kvBytes, flops);
+        return (weightBytes, kvBytes, ForwardCost.Flops(_weights, tokens, cacheLength, logitRows: tokens));
     }
 
     private ContiguousKvCache RandomCache(int length, Random random)

@@ -40,44 +40,49 @@ public sealed record EvalReport(
 public static class GsmEvaluator
 {
     public static EvalReport Run(LoadedModel model, IReadOnlyList<GsmExample> examples, GenerationOptions options,
-        int batchSize = 8, bool chat = true, Action<int, int>? progress = null, CancellationToken cancellationToken = default)
+        int batchSize = 8, bool chat = true, Action<int, int>? progress = null, CancellationToken cancellationToken = default,
+        EngineOptions? engineOptions = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(examples);
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be at least 1");
         var prompts = examples.Select(e => Prompt(model, e.Question, chat)).ToArray();
-        // Every question is checked against the model's context before the first forward, so a question too long
-        // for the model is named at once instead of failing a batch half-way through the evaluation.
+        var items = new EvalItem[examples.Count];
+        var clock = Stopwatch.StartNew();
+        // Continuous batching: up to batchSize questions decode at once, and a finished answer's slot goes to the
+        // next question at once instead of waiting for the longest answer of a fixed batch.
+        var engine = model.CreateEngine((engineOptions ?? new EngineOptions()) with { MaxRunningSequences = batchSize });
+        var exampleOfId = new Dictionary<int, int>();
+        // Every question is queued (and so checked against the model's context and the KV budget) before the first
+        // forward, so a question too long for the model is named at once instead of failing half-way through.
         for (int i = 0; i < prompts.Length; i++)
         {
+            // Each request keeps its own seed, so it decodes exactly as the prompt would alone.
+            var request = new GenerationRequest(prompts[i], options.Seed is { } seed ? options with { Seed = seed + i } : options);
             try
             {
-                options.Resolve(model.Config, prompts[i].Length);
+                exampleOfId[engine.Add(request)] = i;
             }
             catch (ArgumentException e)
             {
                 throw new ArgumentException($"question {i + 1} of the data: {e.Message}", e);
             }
         }
-        var items = new EvalItem[examples.Count];
-        var clock = Stopwatch.StartNew();
-        for (int start = 0; start < examples.Count; start += batchSize)
+        int done = 0;
+        while (engine.HasPendingWork)
         {
-            int count = Math.Min(batchSize, examples.Count - start);
-            // Each request keeps its own seed, so a batch decodes exactly as the prompts would alone.
-            var requests = Enumerable.Range(start, count)
-                .Select(i => new GenerationRequest(prompts[i], options.Seed is { } seed ? options with { Seed = seed + i } : options))
-                .ToArray();
-            var results = model.Generator.GenerateBatch(requests, cancellationToken);
-            for (int j = 0; j < count; j++)
+            cancellationToken.ThrowIfCancellationRequested();
+            foreach (var sequence in engine.Step().Ended)
             {
-                var example = examples[start + j];
-                var result = results[j];
+                if (sequence.Status == SequenceStatus.Failed) throw sequence.Error!;
+                int i = exampleOfId[sequence.Id];
+                var example = examples[i];
+                var result = sequence.Result!;
                 string prediction = model.Tokenizer.Decode(result.TokenIds, skipSpecialTokens: true);
-                items[start + j] = new EvalItem(example.Question, example.Answer, prediction, GsmAnswer.Extract(prediction),
+                items[i] = new EvalItem(example.Question, example.Answer, prediction, GsmAnswer.Extract(prediction),
                     GsmAnswer.IsCorrect(prediction, example.Answer), result.GeneratedTokenCount, result.Nfe);
+                progress?.Invoke(++done, examples.Count);
             }
-            progress?.Invoke(start + count, examples.Count);
         }
         clock.Stop();
         long denoise = items.Sum(i => (long)i.Nfe.Denoise), total = items.Sum(i => (long)i.Nfe.Total), generated = items.Sum(i => (long)i.GeneratedTokens);

@@ -25,13 +25,13 @@ public sealed class LoadedModel : IDisposable
     private readonly Checkpoint _checkpoint;
     private readonly ModelTokenizer _tokenizer;
 
-    private LoadedModel(Checkpoint checkpoint, ModelTokenizer tokenizer, ILanguageModel engine)
+    private LoadedModel(Checkpoint checkpoint, ModelTokenizer tokenizer, ILanguageModel model)
     {
         _checkpoint = checkpoint;
         _tokenizer = tokenizer;
-        Engine = engine;
+        Model = model;
         StopTokenIds = DefaultStopIds(checkpoint);
-        Generator = Generator.For(engine, StopTokenIds);
+        Generator = Generator.For(model, StopTokenIds);
     }
 
     /// <summary>
@@ -62,8 +62,12 @@ public sealed class LoadedModel : IDisposable
     public GenerationConfig GenerationConfig => _checkpoint.GenerationConfig;
     public ModelWeights Weights => _checkpoint.Weights;
     public HfTokenizer Tokenizer => _tokenizer.Tokenizer;
-    public ILanguageModel Engine { get; }
+    /// <summary>The stateless model (fast or reference implementation).</summary>
+    public ILanguageModel Model { get; }
     public Generator Generator { get; }
+
+    /// <summary>An engine over this model with the checkpoint's stop ids: what servers and the evaluation harness drive.</summary>
+    public Engine CreateEngine(EngineOptions? options = null) => new(Model, options, StopTokenIds);
 
     /// <summary>Ids that end generation: generation_config.json's eos_token_id, else config.json's.</summary>
     public IReadOnlyList<int> StopTokenIds { get; }
