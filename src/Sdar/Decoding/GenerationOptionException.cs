@@ -18,8 +18,8 @@ public sealed class GenerationOptionException : ArgumentException
     /// <param name="expected">What the option must be, e.g. "an integer of at least 1".</param>
     /// <param name="given">The value given, as text.</param>
     /// <param name="messageTemplate">
-    /// The human-readable message; <see cref="OptionPlaceholder"/> marks where the option is named (a message that
-    /// names no option, such as a checkpoint's missing mask id, has none).
+    /// The human-readable message; its first <see cref="OptionPlaceholder"/> marks where the option is named (a
+    /// message that names no option, such as a checkpoint's missing mask id, has none).
     /// </param>
     /// <param name="optionName">How the library names the option in <see cref="Exception.Message"/>; default: <paramref name="field"/>.</param>
     public GenerationOptionException(string field, string expected, string given, string messageTemplate, string? optionName = null)
@@ -44,9 +44,11 @@ public sealed class GenerationOptionException : ArgumentException
     /// <summary>The message with the option named <paramref name="optionName"/> (e.g. a flag, <c>--max-new-tokens</c>).</summary>
     public string MessageNaming(string optionName) => Fill(_template, optionName);
 
+    /// <summary>Fills the first placeholder only: a value quoted later in the message may itself contain the text "{option}".</summary>
     private static string Fill(string template, string optionName)
     {
         ArgumentNullException.ThrowIfNull(template);
-        return template.Replace(OptionPlaceholder, optionName, StringComparison.Ordinal);
+        int at = template.IndexOf(OptionPlaceholder, StringComparison.Ordinal);
+        return at < 0 ? template : string.Concat(template.AsSpan(0, at), optionName, template.AsSpan(at + OptionPlaceholder.Length));
     }
 }

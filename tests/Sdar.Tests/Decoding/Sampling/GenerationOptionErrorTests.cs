@@ -55,6 +55,13 @@ public class GenerationOptionErrorTests
     }
 
     [Fact]
+    public void A_value_that_looks_like_the_placeholder_is_left_alone()
+    {
+        var error = Rejected(new GenerationOptions { Strategy = "{option}" });
+        Assert.Equal("--strategy '{option}' is unknown; expected one of: ", error.MessageNaming("--strategy")[..51]);
+    }
+
+    [Fact]
     public void The_context_limit_is_an_error_of_max_new_tokens_with_the_largest_value_that_fits()
     {
         var config = FakeConfigs.Sdar() with { MaxPositionEmbeddings = 64 };
