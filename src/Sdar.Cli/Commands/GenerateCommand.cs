@@ -61,7 +61,10 @@ internal static class GenerateCommand
                 result = chunk.Result ?? result;
             }
             if (result is null) throw new InvalidOperationException("generation ended without a result");
-            string text = loaded.Tokenizer.Decode(result.TokenIds, skipSpecialTokens: true);
+            string tokensText = loaded.Tokenizer.Decode(result.TokenIds, skipSpecialTokens: true);
+            // A stop string cuts the text exactly; the token that straddles it is not in TokenIds, so its part
+            // before the stop is printed from the result's text.
+            string text = result.Text ?? tokensText;
             string decoding = loaded.Config.IsDiffusion ? "block_diffusion" : "autoregressive";
             if (asJson)
             {
@@ -70,6 +73,7 @@ internal static class GenerateCommand
             else
             {
                 output.Write(decoder.Flush());
+                if (text.Length > tokensText.Length && text.StartsWith(tokensText, StringComparison.Ordinal)) output.Write(text[tokensText.Length..]);
                 output.WriteLine();
                 if (options.RecordTrace) WriteTrace(result, error);
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -111,8 +115,9 @@ internal static class GenerationJson
             writer.WriteNumber("tokens_per_second", Math.Round(result.TokensPerSecond, 2));
             writer.WriteNumber("prompt_tokens", promptTokens);
             writer.WriteNumber("generated_tokens", result.GeneratedTokenCount);
-            writer.WriteString("stop_reason", result.StopReason == StopReason.StopToken ? "stop" : "length");
+            writer.WriteString("stop_reason", result.StopReason == StopReason.Length ? "length" : "stop");
             if (result.StopTokenId is { } stop) writer.WriteNumber("stop_token_id", stop);
+            if (result.StopString is { } stopString) writer.WriteString("stop_string", stopString);
             writer.WriteNumber("seed", result.Seed);
             if (withTrace)
             {

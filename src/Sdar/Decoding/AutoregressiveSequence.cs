@@ -14,8 +14,8 @@ internal sealed class AutoregressiveSequence : DecodingSequence
     private readonly int _promptLength, _vocabSize;
 
     public AutoregressiveSequence(int index, int[] prompt, ResolvedGenerationOptions resolved, IReadOnlyCollection<int> stopIds,
-        long seed, ILanguageModel model)
-        : base(index, resolved, stopIds, seed)
+        long seed, ILanguageModel model, Func<IReadOnlyList<int>, string>? decode = null)
+        : base(index, resolved, stopIds, seed, prompt, decode)
     {
         var config = model.Config;
         ValidatePrompt(index, prompt, config.VocabSize, maskTokenId: null);

@@ -19,18 +19,34 @@ internal abstract class DecodingSequence
     private readonly HashSet<int> _stopIds;
     private readonly int _maxNewTokens;
     private readonly List<int> _answer = [];
+    private readonly StopStringMatcher? _stopStrings;
+    private readonly int _longestStopString;
+    private readonly Func<IReadOnlyList<int>, string>? _decode;
     private StopReason? _stopReason;
     private int? _stopTokenId;
+    private StopMatch? _stopMatch;
+    private int _streamed;
 
-    protected DecodingSequence(int index, ResolvedGenerationOptions resolved, IReadOnlyCollection<int> stopIds, long seed)
+    /// <param name="decode">The tokenizer's decoding, needed for <see cref="GenerationOptions.StopStrings"/>.</param>
+    protected DecodingSequence(int index, ResolvedGenerationOptions resolved, IReadOnlyCollection<int> stopIds, long seed,
+        ReadOnlySpan<int> prompt, Func<IReadOnlyList<int>, string>? decode)
     {
         Index = index;
         Options = resolved.Options;
         Seed = seed;
         _maxNewTokens = Options.MaxNewTokens;
         _stopIds = Options.IgnoreEos ? [] : [.. stopIds];
-        Sampler = TokenSamplers.Create(Options, seed);
+        // The prompt opens the penalty window; every answer token joins it as it becomes final (AcceptFinalTokens).
+        Sampler = TokenSamplers.Create(Options, seed, prompt);
         Trace = Options.RecordTrace ? [] : null;
+        var stops = Options.StopStrings ?? [];
+        if (stops.Count > 0)
+        {
+            _decode = decode ?? throw new GenerationOptionException("stop", "a model with a tokenizer", "stop strings without one",
+                $"prompt {index}: stop strings (stop) need the tokenizer's decoding; create the engine with a decode function (LoadedModel.CreateEngine does)");
+            _stopStrings = new StopStringMatcher(stops, decode);
+            _longestStopString = stops.Max(s => s.Length);
+        }
     }
 
     public int Index { get; }
@@ -79,15 +95,17 @@ internal abstract class DecodingSequence
     public abstract void Apply(float[] logits, TimeSpan elapsed, List<GeneratedChunk> chunks);
 
     /// <summary>
-    /// Appends tokens that became final, in order, to the answer: stops at the first stop id (not included) or at
-    /// MaxNewTokens, and streams what was appended. Returns true when the answer is complete.
+    /// Appends tokens that became final, in order, to the answer: stops at the first stop id (not included), at
+    /// MaxNewTokens, or right before the first stop string, and streams what was appended. With stop strings, the
+    /// tokens whose text could still turn out to begin one are held back until more text shows they do not.
+    /// Returns true when the answer is complete.
     /// </summary>
     protected bool AcceptFinalTokens(ReadOnlySpan<int> tokens, List<GeneratedChunk> chunks)
     {
         if (AnswerComplete) return true;
-        int start = _answer.Count;
         foreach (int token in tokens)
         {
+            Sampler.Accept(token);
             if (_stopIds.Contains(token))
             {
                 _stopReason = StopReason.StopToken;
@@ -101,9 +119,33 @@ internal abstract class DecodingSequence
                 break;
             }
         }
-        if (_answer.Count > start)
-            chunks.Add(new GeneratedChunk(Index, _answer.GetRange(start, _answer.Count - start).ToArray()));
+        if (_stopStrings?.Find(_answer) is { } match)
+        {
+            _answer.RemoveRange(match.KeepTokens, _answer.Count - match.KeepTokens);
+            _stopMatch = match;
+            _stopReason = StopReason.StopString;
+            _stopTokenId = null;
+        }
+        int streamTo = AnswerComplete ? _answer.Count : SafeToStream();
+        if (streamTo > _streamed)
+        {
+            chunks.Add(new GeneratedChunk(Index, _answer.GetRange(_streamed, streamTo - _streamed).ToArray()));
+            _streamed = streamTo;
+        }
         return AnswerComplete;
+    }
+
+    /// <summary>
+    /// Answer tokens no stop string can cut any more: a later match needs at least one character still to come, so
+    /// it starts within the last (longest stop - 1) characters of today's text; tokens that end before that are safe.
+    /// </summary>
+    private int SafeToStream()
+    {
+        if (_stopStrings is null) return _answer.Count;
+        int safeLength = _decode!(_answer).Length - (_longestStopString - 1);
+        int n = _answer.Count;
+        while (n > _streamed && _decode(_answer.GetRange(0, n)).Length > safeLength) n--;
+        return n;
     }
 
     /// <summary>Ends the sequence: builds its result and streams the final chunk.</summary>
@@ -114,6 +156,8 @@ internal abstract class DecodingSequence
             TokenIds = [.. _answer],
             StopReason = _stopReason ?? throw new InvalidOperationException("sequence finished before its answer was complete"),
             StopTokenId = _stopTokenId,
+            StopString = _stopMatch?.StopString,
+            Text = _stopMatch?.Text,
             Nfe = new NfeCount(DenoiseForwards, TotalForwards),
             Elapsed = elapsed,
             Seed = Seed,

@@ -32,8 +32,8 @@ internal sealed class DiffusionSequence : DecodingSequence
     private Feed _lastFeed;
 
     public DiffusionSequence(int index, int[] prompt, ResolvedGenerationOptions resolved, IReadOnlyCollection<int> stopIds,
-        long seed, ILanguageModel model)
-        : base(index, resolved, stopIds, seed)
+        long seed, ILanguageModel model, Func<IReadOnlyList<int>, string>? decode = null)
+        : base(index, resolved, stopIds, seed, prompt, decode)
     {
         var config = model.Config;
         ValidatePrompt(index, prompt, config.VocabSize, resolved.MaskTokenId);

@@ -7,6 +7,8 @@ public enum StopReason
     StopToken,
     /// <summary><see cref="GenerationOptions.MaxNewTokens"/> tokens were generated.</summary>
     Length,
+    /// <summary>A stop string (<see cref="GenerationOptions.StopStrings"/>) appeared; the answer ends right before it.</summary>
+    StopString,
 }
 
 /// <summary>Forward passes of the model spent on one sequence (DESIGN section 4, "Metrics").</summary>
@@ -28,6 +30,13 @@ public sealed record GenerationResult
     public required StopReason StopReason { get; init; }
     /// <summary>The stop id that ended generation, if one did.</summary>
     public int? StopTokenId { get; init; }
+    /// <summary>The stop string that ended generation, if one did.</summary>
+    public string? StopString { get; init; }
+    /// <summary>
+    /// With <see cref="StopReason.StopString"/>: the answer's text cut exactly before the stop string. The tokens
+    /// keep only those wholly before it, so a token that straddles the stop is in neither.
+    /// </summary>
+    public string? Text { get; init; }
     public required NfeCount Nfe { get; init; }
     /// <summary>Wall-clock time from the start of generation (prefill included) until this sequence finished.</summary>
     public required TimeSpan Elapsed { get; init; }

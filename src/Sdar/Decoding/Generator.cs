@@ -32,17 +32,21 @@ public class Generator
     /// </summary>
     public EngineOptions? EngineOptions { get; init; }
 
+    /// <summary>The tokenizer's decoding of token ids, which stop strings need (<see cref="GenerationOptions.StopStrings"/>).</summary>
+    public Func<IReadOnlyList<int>, string>? Decode { get; init; }
+
     /// <summary>
     /// The generator a model needs: block diffusion for <c>sdar</c> checkpoints, AR for <c>qwen3</c> ones
     /// (<see cref="Config.ModelConfig.IsDiffusion"/>; the engine picks the decoding from the config).
     /// </summary>
     /// <param name="defaultStopTokenIds">Stop ids for every request, e.g. the checkpoint's EOS ids.</param>
-    public static Generator For(ILanguageModel model, IEnumerable<int>? defaultStopTokenIds = null)
+    /// <param name="decode">The tokenizer's decoding, for stop strings.</param>
+    public static Generator For(ILanguageModel model, IEnumerable<int>? defaultStopTokenIds = null, Func<IReadOnlyList<int>, string>? decode = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         return model.Config.IsDiffusion
-            ? new BlockDiffusionGenerator(model, defaultStopTokenIds)
-            : new AutoregressiveGenerator(model, defaultStopTokenIds);
+            ? new BlockDiffusionGenerator(model, defaultStopTokenIds) { Decode = decode }
+            : new AutoregressiveGenerator(model, defaultStopTokenIds) { Decode = decode };
     }
 
     /// <summary>Generates the answer to one prompt.</summary>
@@ -81,7 +85,7 @@ public class Generator
         {
             MaxRunningSequences = Math.Max(1, requests.Count),
             MaxTokensPerForward = int.MaxValue,
-        }, _defaultStopIds);
+        }, _defaultStopIds, Decode);
         for (int i = 0; i < requests.Count; i++)
         {
             var request = requests[i] ?? throw new ArgumentException($"request {i} is null", nameof(requests));

@@ -31,7 +31,7 @@ public sealed class LoadedModel : IDisposable
         _tokenizer = tokenizer;
         Model = model;
         StopTokenIds = DefaultStopIds(checkpoint);
-        Generator = Generator.For(model, StopTokenIds);
+        Generator = Generator.For(model, StopTokenIds, DecodeAnswer);
     }
 
     /// <summary>
@@ -67,7 +67,10 @@ public sealed class LoadedModel : IDisposable
     public Generator Generator { get; }
 
     /// <summary>An engine over this model with the checkpoint's stop ids: what servers and the evaluation harness drive.</summary>
-    public Engine CreateEngine(EngineOptions? options = null) => new(Model, options, StopTokenIds);
+    public Engine CreateEngine(EngineOptions? options = null) => new(Model, options, StopTokenIds, DecodeAnswer);
+
+    /// <summary>An answer's text as stop strings see it (special tokens left out, as the CLI prints it).</summary>
+    private string DecodeAnswer(IReadOnlyList<int> ids) => _tokenizer.Tokenizer.Decode(ids, skipSpecialTokens: true);
 
     /// <summary>Ids that end generation: generation_config.json's eos_token_id, else config.json's.</summary>
     public IReadOnlyList<int> StopTokenIds { get; }

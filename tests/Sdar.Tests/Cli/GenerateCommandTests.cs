@@ -11,13 +11,23 @@ public class GenerateCommandTests
     {
         // golden.json case sdar_b4_s4_static_p5: greedy, static, exactly 32 tokens.
         var (code, output, error) = CliRunner.Run("generate", "--model", CliRunner.TinySdar, "--prompt-ids", "201,141,171,282,228",
-            "--max-new-tokens", "32", "--temperature", "0", "--strategy", "low_confidence_static", "--ignore-eos", "--json");
+            "--max-new-tokens", "32", "--temperature", "0", "--strategy", "low_confidence_static", "--ignore-eos", "--json",
+            "--fused-commit", "false");
         Assert.True(code == 0, error);
         var json = Json(output);
         int[] expected = [150, 436, 65, 135, 135, 396, 436, 59, 59, 59, 109, 281, 270, 270, 281, 59, 59, 281, 281, 29, 29, 59, 59, 59, 59, 397, 397, 397, 397, 397, 397, 397];
         Assert.Equal(expected, json.GetProperty("token_ids").EnumerateArray().Select(e => e.GetInt32()));
         Assert.Equal(35, json.GetProperty("nfe").GetProperty("denoise").GetInt32());
         Assert.Equal(45, json.GetProperty("nfe").GetProperty("total").GetInt32());
+
+        // The default fused commit: the same tokens, one forward less for each of the 9 blocks.
+        var (fusedCode, fusedOutput, fusedError) = CliRunner.Run("generate", "--model", CliRunner.TinySdar, "--prompt-ids", "201,141,171,282,228",
+            "--max-new-tokens", "32", "--temperature", "0", "--strategy", "low_confidence_static", "--ignore-eos", "--json");
+        Assert.True(fusedCode == 0, fusedError);
+        var fused = Json(fusedOutput);
+        Assert.Equal(expected, fused.GetProperty("token_ids").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(35, fused.GetProperty("nfe").GetProperty("denoise").GetInt32());
+        Assert.Equal(36, fused.GetProperty("nfe").GetProperty("total").GetInt32());
         Assert.Equal(32.0 / 35, json.GetProperty("tokens_per_forward").GetDouble(), 3);
         Assert.True(json.GetProperty("tokens_per_second").GetDouble() > 0);
         Assert.Equal("block_diffusion", json.GetProperty("decoding").GetString());

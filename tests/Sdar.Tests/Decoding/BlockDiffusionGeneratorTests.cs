@@ -239,7 +239,7 @@ public class BlockDiffusionGeneratorTests
         var mask = Assert.Throws<ArgumentException>(() => generator.Stream([1, Mask, 2], new GenerationOptions()));
         Assert.Contains("mask token", mask.Message);
         Assert.Throws<ArgumentException>(() => generator.Stream([1, 99], new GenerationOptions()));
-        Assert.Throws<ArgumentException>(() => generator.Stream([1], new GenerationOptions { DenoisingSteps = 9 }));
+        Assert.Throws<GenerationOptionException>(() => generator.Stream([1], new GenerationOptions { DenoisingSteps = 9 }));
     }
 
     [Fact]

@@ -10,13 +10,9 @@ namespace Sdar.Tests.Decoding;
 /// </summary>
 public sealed class EngineTests
 {
-    private static readonly string GoldenDir = Path.Combine(AppContext.BaseDirectory, "fixtures", "sdar-golden");
-    private static readonly Lazy<FastModel> Sdar = new(() => Load("tiny-sdar"));
-    private static readonly Lazy<FastModel> Qwen3 = new(() => Load("tiny-qwen3"));
+    private static readonly Lazy<FastModel> Sdar = new(() => EngineTestModels.TinySdar);
+    private static readonly Lazy<FastModel> Qwen3 = new(() => EngineTestModels.TinyQwen3);
     private const int Eos = 510;
-
-    // The checkpoint stays open for the test run: its weights are memory-mapped.
-    private static FastModel Load(string name) => new(Checkpoint.Open(Path.Combine(GoldenDir, name)).Weights);
 
     private static int[] RandomPrompt(Random random, int length) =>
         Enumerable.Range(0, length).Select(_ => random.Next(0, 500)).ToArray();
@@ -232,4 +228,17 @@ public sealed class EngineTests
         Assert.Equal(16, result.TokenIds.Length);
         AssertPoolIsWhole(bf16);
     }
+}
+
+/// <summary>The golden tiny checkpoints as fast models, opened once for the test run (their weights are memory-mapped).</summary>
+internal static class EngineTestModels
+{
+    private static readonly string GoldenDir = Path.Combine(AppContext.BaseDirectory, "fixtures", "sdar-golden");
+    private static readonly Lazy<FastModel> Sdar = new(() => Load("tiny-sdar"));
+    private static readonly Lazy<FastModel> Qwen3 = new(() => Load("tiny-qwen3"));
+
+    public static FastModel TinySdar => Sdar.Value;
+    public static FastModel TinyQwen3 => Qwen3.Value;
+
+    private static FastModel Load(string name) => new(Checkpoint.Open(Path.Combine(GoldenDir, name)).Weights);
 }

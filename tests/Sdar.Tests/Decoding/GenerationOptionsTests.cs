@@ -4,8 +4,8 @@ namespace Sdar.Tests.Decoding;
 
 public class GenerationOptionsTests
 {
-    private static ArgumentException Rejected(GenerationOptions options) =>
-        Assert.Throws<ArgumentException>(() => options.Resolve(FakeConfigs.Sdar()));
+    private static GenerationOptionException Rejected(GenerationOptions options) =>
+        Assert.Throws<GenerationOptionException>(() => options.Resolve(FakeConfigs.Sdar()));
 
     [Fact]
     public void Defaults_take_the_block_length_from_the_checkpoint_and_one_step_per_token()
@@ -34,7 +34,7 @@ public class GenerationOptionsTests
     [Fact]
     public void Missing_block_length_without_a_checkpoint_block_size_is_rejected() =>
         Assert.Contains("block_size",
-            Assert.Throws<ArgumentException>(() => new GenerationOptions().Resolve(FakeConfigs.Sdar(blockSize: 0))).Message);
+            Assert.Throws<GenerationOptionException>(() => new GenerationOptions().Resolve(FakeConfigs.Sdar(blockSize: 0))).Message);
 
     [Theory]
     [InlineData(0.0)]
@@ -82,7 +82,7 @@ public class GenerationOptionsTests
     [Fact]
     public void Diffusion_needs_a_mask_token_id() =>
         Assert.Contains("mask_token_id",
-            Assert.Throws<ArgumentException>(() => new GenerationOptions().Resolve(FakeConfigs.Sdar() with { MaskTokenId = null })).Message);
+            Assert.Throws<GenerationOptionException>(() => new GenerationOptions().Resolve(FakeConfigs.Sdar() with { MaskTokenId = null })).Message);
 
     [Fact]
     public void Autoregressive_models_ignore_the_diffusion_knobs()

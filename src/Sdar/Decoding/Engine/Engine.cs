@@ -25,12 +25,16 @@ public sealed record EngineStep(IReadOnlyList<GeneratedChunk> Chunks, IReadOnlyL
 public sealed class Engine
 {
     private readonly int[] _defaultStopIds;
+    private readonly Func<IReadOnlyList<int>, string>? _decode;
     private readonly Dictionary<int, Sequence> _live = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private int _nextId;
 
-    public Engine(ILanguageModel model, EngineOptions? options = null, IEnumerable<int>? defaultStopTokenIds = null)
+    /// <param name="decode">The tokenizer's decoding of token ids, which stop strings need (null: requests may not use them).</param>
+    public Engine(ILanguageModel model, EngineOptions? options = null, IEnumerable<int>? defaultStopTokenIds = null,
+        Func<IReadOnlyList<int>, string>? decode = null)
     {
+        _decode = decode;
         Model = model ?? throw new ArgumentNullException(nameof(model));
         Options = options ?? new EngineOptions();
         Options.Validate();
@@ -75,8 +79,8 @@ public sealed class Engine
         long seed = request.Options.Seed ?? Random.Shared.NextInt64();
         var prompt = (int[])request.PromptIds.Clone();
         DecodingSequence state = config.IsDiffusion
-            ? new DiffusionSequence(id, prompt, resolved, stopIds, seed, Model)
-            : new AutoregressiveSequence(id, prompt, resolved, stopIds, seed, Model);
+            ? new DiffusionSequence(id, prompt, resolved, stopIds, seed, Model, _decode)
+            : new AutoregressiveSequence(id, prompt, resolved, stopIds, seed, Model, _decode);
         CheckFits(state, prompt.Length);
         _nextId++;
         var sequence = new Sequence(id, prompt, request.Options, state, Now);

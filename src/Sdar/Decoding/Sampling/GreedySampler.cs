@@ -15,4 +15,7 @@ public sealed class GreedySampler : ITokenSampler
         // The argmax has e = exp(0) = 1, so its probability is 1 / Σe.
         return new SampledToken(token, (float)(1.0 / sum), withEntropy ? LogitMath.Entropy(sum, weighted) : float.NaN);
     }
+
+    /// <summary>Greedy decoding keeps no history (penalties live in <see cref="AdjustedLogitsSampler"/>).</summary>
+    public void Accept(int tokenId) { }
 }
