@@ -30,6 +30,7 @@ internal static class BenchCommand
         {
             model, shape, tokens, cache, repeats, referenceMax, threads, json,
         };
+        command.Add(EngineBenchCommand.Create());
         command.SetAction(parse =>
         {
             CliParsing.Require(parse.Given(model) != parse.Given(shape), "give exactly one of --model DIR or --shape NAME");
