@@ -55,7 +55,7 @@ internal static class EvalCommand
                 {
                     if (lines is null) error.Write($"\r{done}/{total}");
                     else lines.Report(done, total, () => $"evaluated {done}/{total} questions");
-                }, cancellation, engineOptions));
+                }, engineOptions, cancellation));
             if (lines is null) error.WriteLine();
             if (predictionsFile is not null) GsmEvaluator.WritePredictions(predictionsFile, report);
             string decoding = loaded.Config.IsDiffusion ? $"block_diffusion {options.Strategy}" : "autoregressive";

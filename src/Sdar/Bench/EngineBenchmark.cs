@@ -35,7 +35,7 @@ public sealed class EngineBenchmark(ModelWeights weights, ILanguageModel model, 
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(concurrency, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(requests, 1);
-        if (prompts.Count == 0) throw new ArgumentException("the benchmark needs at least one prompt", nameof(prompts));
+        if (prompts.Count == 0) throw new InvalidOperationException("the benchmark needs at least one prompt");
         var limits = MachineLimits.Measure(threads);
         var counting = new FlopCountingModel(model, weights);
         // Warm-up (JIT, first-touch of the weights and the workspace) outside the timed run.

@@ -40,8 +40,8 @@ public sealed record EvalReport(
 public static class GsmEvaluator
 {
     public static EvalReport Run(LoadedModel model, IReadOnlyList<GsmExample> examples, GenerationOptions options,
-        int batchSize = 8, bool chat = true, Action<int, int>? progress = null, CancellationToken cancellationToken = default,
-        EngineOptions? engineOptions = null)
+        int batchSize = 8, bool chat = true, Action<int, int>? progress = null, EngineOptions? engineOptions = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(examples);

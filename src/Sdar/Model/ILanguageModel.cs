@@ -63,9 +63,9 @@ public sealed record SequenceInput(int[] Tokens, KvCache Cache, bool StoreKv, Lo
         if (Tokens is null || Tokens.Length == 0) throw new ArgumentException($"sequence {index} of the batch has no tokens");
         ArgumentNullException.ThrowIfNull(Cache, $"batch[{index}].Cache");
         if (Attention == AttentionKind.BlockCausal && BlockLength < 1)
-            throw new ArgumentOutOfRangeException(nameof(BlockLength), $"sequence {index}: block length must be at least 1; got {BlockLength}");
+            throw new ArgumentException($"sequence {index}: block length must be at least 1; got {BlockLength}");
         if (StoredPrefix is int prefix && (!StoreKv || prefix < 0 || prefix > Tokens.Length))
-            throw new ArgumentOutOfRangeException(nameof(StoredPrefix), $"sequence {index}: a stored prefix of {prefix} needs StoreKv and 0..{Tokens.Length} tokens");
+            throw new ArgumentException($"sequence {index}: a stored prefix of {prefix} needs StoreKv and 0..{Tokens.Length} tokens");
     }
 }
 

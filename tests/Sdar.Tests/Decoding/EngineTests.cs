@@ -57,7 +57,7 @@ public sealed class EngineTests
 
     /// <summary>Adds requests at random steps, aborts some midway, and returns the results of the others by request index.</summary>
     private static Dictionary<int, GenerationResult> RunWithRandomArrivals(Engine engine, List<GenerationRequest> requests, Random random,
-        ISet<int> toAbort)
+        HashSet<int> toAbort)
     {
         var results = new Dictionary<int, GenerationResult>();
         var indexOfId = new Dictionary<int, int>();
