@@ -208,6 +208,12 @@ public static unsafe class MatMul
                 int row = 0;
                 if (wide)
                     for (; row + TileRows <= rows; row += TileRows) Tile4x4(col, row, vectorEnd);
+                else
+                    for (; row + TileRows <= rows; row += TileRows)
+                    {
+                        Tile4x2Narrow(col, row, vectorEnd);
+                        Tile4x2Narrow(col + 2, row, vectorEnd);
+                    }
                 for (; row < rows; row++) Tile1x4(col, row, vectorEnd);
             }
             for (; col < end; col++)
@@ -358,6 +364,64 @@ public static unsafe class MatMul
             Store(row + 3, col, vectorEnd, s30, s31, s32, s33);
         }
 
+        /// <summary>
+        /// The Vector256 tile (machines without AVX-512): 4 rows x 2 columns, 8 accumulators, each output the same
+        /// FMA chain as <see cref="Dot"/> (even half, then odd half, per 16 values), so results are bit-identical to
+        /// the per-output path while each weight load serves four rows.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Tile4x2Narrow(int col, int row, int vectorEnd)
+        {
+            ushort* w0 = w + (long)col * k, w1 = w0 + k;
+            float* x0 = x + (long)row * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+            var mask = Vector256.Create(0xFFFF0000u);
+            Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
+            Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
+            for (int i = 0; i < vectorEnd; i += 16)
+            {
+                var v0 = Vector256.Load((uint*)(w0 + i));
+                var v1 = Vector256.Load((uint*)(w1 + i));
+                var e0 = (v0 << 16).AsSingle();
+                var e1 = (v1 << 16).AsSingle();
+                var xe = Vector256.Load(x0 + i);
+                a00 = Vector256.FusedMultiplyAdd(e0, xe, a00); a01 = Vector256.FusedMultiplyAdd(e1, xe, a01);
+                xe = Vector256.Load(x1 + i);
+                a10 = Vector256.FusedMultiplyAdd(e0, xe, a10); a11 = Vector256.FusedMultiplyAdd(e1, xe, a11);
+                xe = Vector256.Load(x2 + i);
+                a20 = Vector256.FusedMultiplyAdd(e0, xe, a20); a21 = Vector256.FusedMultiplyAdd(e1, xe, a21);
+                xe = Vector256.Load(x3 + i);
+                a30 = Vector256.FusedMultiplyAdd(e0, xe, a30); a31 = Vector256.FusedMultiplyAdd(e1, xe, a31);
+                var o0 = (v0 & mask).AsSingle();
+                var o1 = (v1 & mask).AsSingle();
+                var xo = Vector256.Load(x0 + i + 8);
+                a00 = Vector256.FusedMultiplyAdd(o0, xo, a00); a01 = Vector256.FusedMultiplyAdd(o1, xo, a01);
+                xo = Vector256.Load(x1 + i + 8);
+                a10 = Vector256.FusedMultiplyAdd(o0, xo, a10); a11 = Vector256.FusedMultiplyAdd(o1, xo, a11);
+                xo = Vector256.Load(x2 + i + 8);
+                a20 = Vector256.FusedMultiplyAdd(o0, xo, a20); a21 = Vector256.FusedMultiplyAdd(o1, xo, a21);
+                xo = Vector256.Load(x3 + i + 8);
+                a30 = Vector256.FusedMultiplyAdd(o0, xo, a30); a31 = Vector256.FusedMultiplyAdd(o1, xo, a31);
+            }
+            float s00 = Vector256.Sum(a00), s01 = Vector256.Sum(a01), s10 = Vector256.Sum(a10), s11 = Vector256.Sum(a11);
+            float s20 = Vector256.Sum(a20), s21 = Vector256.Sum(a21), s30 = Vector256.Sum(a30), s31 = Vector256.Sum(a31);
+            Store2(row, col, vectorEnd, s00, s01);
+            Store2(row + 1, col, vectorEnd, s10, s11);
+            Store2(row + 2, col, vectorEnd, s20, s21);
+            Store2(row + 3, col, vectorEnd, s30, s31);
+        }
+
+        private void Store2(int row, int col, int vectorEnd, float s0, float s1)
+        {
+            float* yr = y + (long)row * n + col;
+            if (vectorEnd == k)
+            {
+                yr[0] = s0; yr[1] = s1;
+                return;
+            }
+            yr[0] = s0 + Tail(col, row, vectorEnd);
+            yr[1] = s1 + Tail(col + 1, row, vectorEnd);
+        }
+
         private void Store(int row, int col, int vectorEnd, float s0, float s1, float s2, float s3)
         {
             float* yr = y + (long)row * n + col;
@@ -391,6 +455,12 @@ public static unsafe class MatMul
                 int row = 0;
                 if (wide)
                     for (; row + TileRows <= rows; row += TileRows) Tile4x4(col, row, vectorEnd);
+                else
+                    for (; row + TileRows <= rows; row += TileRows)
+                    {
+                        Tile4x2Narrow(col, row, vectorEnd);
+                        Tile4x2Narrow(col + 2, row, vectorEnd);
+                    }
                 for (; row < rows; row++)
                     for (int j = 0; j < TileCols; j++) y[(long)row * n + col + j] = Dot(col + j, row, vectorEnd);
             }
@@ -408,6 +478,47 @@ public static unsafe class MatMul
         }
 
         private float Dot(int col, int row, int vectorEnd) => DotF32(w + (long)col * k, x + (long)row * k, k, vectorEnd, wide);
+
+        /// <summary>The Vector256 4 x 2 tile; each output is <see cref="DotF32"/>'s FMA chain, so results are bit-identical.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Tile4x2Narrow(int col, int row, int vectorEnd)
+        {
+            float* w0 = w + (long)col * k, w1 = w0 + k;
+            float* x0 = x + (long)row * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+            Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
+            Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
+            for (int i = 0; i < vectorEnd; i += 8)
+            {
+                var e0 = Vector256.Load(w0 + i);
+                var e1 = Vector256.Load(w1 + i);
+                var xv = Vector256.Load(x0 + i);
+                a00 = Vector256.FusedMultiplyAdd(e0, xv, a00); a01 = Vector256.FusedMultiplyAdd(e1, xv, a01);
+                xv = Vector256.Load(x1 + i);
+                a10 = Vector256.FusedMultiplyAdd(e0, xv, a10); a11 = Vector256.FusedMultiplyAdd(e1, xv, a11);
+                xv = Vector256.Load(x2 + i);
+                a20 = Vector256.FusedMultiplyAdd(e0, xv, a20); a21 = Vector256.FusedMultiplyAdd(e1, xv, a21);
+                xv = Vector256.Load(x3 + i);
+                a30 = Vector256.FusedMultiplyAdd(e0, xv, a30); a31 = Vector256.FusedMultiplyAdd(e1, xv, a31);
+            }
+            float s00 = Vector256.Sum(a00), s01 = Vector256.Sum(a01), s10 = Vector256.Sum(a10), s11 = Vector256.Sum(a11);
+            float s20 = Vector256.Sum(a20), s21 = Vector256.Sum(a21), s30 = Vector256.Sum(a30), s31 = Vector256.Sum(a31);
+            Store2(row, col, vectorEnd, s00, s01);
+            Store2(row + 1, col, vectorEnd, s10, s11);
+            Store2(row + 2, col, vectorEnd, s20, s21);
+            Store2(row + 3, col, vectorEnd, s30, s31);
+        }
+
+        private void Store2(int row, int col, int vectorEnd, float s0, float s1)
+        {
+            float* yr = y + (long)row * n + col;
+            if (vectorEnd == k)
+            {
+                yr[0] = s0; yr[1] = s1;
+                return;
+            }
+            yr[0] = s0 + Tail(col, row, vectorEnd);
+            yr[1] = s1 + Tail(col + 1, row, vectorEnd);
+        }
 
         private void Tile4x4(int col, int row, int vectorEnd)
         {
