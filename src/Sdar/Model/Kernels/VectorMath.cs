@@ -81,6 +81,19 @@ public static unsafe class VectorMath
             }
             sum = Vector512.Sum(acc);
         }
+        else if (Vector256.IsHardwareAccelerated && x.Length >= 8)
+        {
+            var s = Vector256.Create(scale);
+            var m = Vector256.Create(max);
+            var acc = Vector256<float>.Zero;
+            for (; i + 8 <= x.Length; i += 8)
+            {
+                var e = Vector256.Exp(Vector256.FusedMultiplyAdd(Vector256.Create(x.Slice(i, 8)), s, -m));
+                e.CopyTo(x.Slice(i, 8));
+                acc += e;
+            }
+            sum = Vector256.Sum(acc);
+        }
         for (; i < x.Length; i++)
         {
             x[i] = MathF.Exp(x[i] * scale - max);

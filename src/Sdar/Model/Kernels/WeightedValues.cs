@@ -25,6 +25,8 @@ public static unsafe class WeightedValues
             int d = 0;
             if (wide)
                 for (; d + 64 <= hd; d += 64) Tile4x64(p + (long)q * keys, keys, end, v, hd, d, output + (long)q * outputStride, outputStride);
+            else
+                for (; d + 16 <= hd; d += 16) Tile4x16Narrow(p + (long)q * keys, keys, end, v, hd, d, output + (long)q * outputStride, outputStride);
             for (; d < hd; d++)
                 for (int r = 0; r < 4; r++) output[(long)(q + r) * outputStride + d] = Scalar(p + (long)(q + r) * keys, end, v, hd, d);
         }
@@ -34,6 +36,8 @@ public static unsafe class WeightedValues
             int d = 0;
             if (wide)
                 for (; d + 64 <= hd; d += 64) Tile1x64(p + (long)q * keys, end, v, hd, d, output + (long)q * outputStride);
+            else
+                for (; d + 16 <= hd; d += 16) Tile1x16Narrow(p + (long)q * keys, end, v, hd, d, output + (long)q * outputStride);
             for (; d < hd; d++) output[(long)q * outputStride + d] = Scalar(p + (long)q * keys, end, v, hd, d);
         }
     }
@@ -97,5 +101,50 @@ public static unsafe class WeightedValues
         a20.Store(o); a21.Store(o + 16); a22.Store(o + 32); a23.Store(o + 48);
         o += stride;
         a30.Store(o); a31.Store(o + 16); a32.Store(o + 32); a33.Store(o + 48);
+    }
+
+    // Vector256 tiles for machines without AVX-512: the same per-lane FMA chains over j, in fewer lanes.
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x16Narrow(float* p, int end, float* v, int hd, int d, float* output)
+    {
+        Vector256<float> a0 = default, a1 = default;
+        for (int j = 0; j < end; j++)
+        {
+            float* row = v + (long)j * hd + d;
+            var w = Vector256.Create(p[j]);
+            a0 = Vector256.FusedMultiplyAdd(w, Vector256.Load(row), a0);
+            a1 = Vector256.FusedMultiplyAdd(w, Vector256.Load(row + 8), a1);
+        }
+        a0.Store(output + d); a1.Store(output + d + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x16Narrow(float* p, int keys, int end, float* v, int hd, int d, float* output, int stride)
+    {
+        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
+        Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
+        float* p0 = p, p1 = p + keys, p2 = p1 + keys, p3 = p2 + keys;
+        for (int j = 0; j < end; j++)
+        {
+            float* row = v + (long)j * hd + d;
+            var v0 = Vector256.Load(row); var v1 = Vector256.Load(row + 8);
+            var w = Vector256.Create(p0[j]);
+            a00 = Vector256.FusedMultiplyAdd(w, v0, a00); a01 = Vector256.FusedMultiplyAdd(w, v1, a01);
+            w = Vector256.Create(p1[j]);
+            a10 = Vector256.FusedMultiplyAdd(w, v0, a10); a11 = Vector256.FusedMultiplyAdd(w, v1, a11);
+            w = Vector256.Create(p2[j]);
+            a20 = Vector256.FusedMultiplyAdd(w, v0, a20); a21 = Vector256.FusedMultiplyAdd(w, v1, a21);
+            w = Vector256.Create(p3[j]);
+            a30 = Vector256.FusedMultiplyAdd(w, v0, a30); a31 = Vector256.FusedMultiplyAdd(w, v1, a31);
+        }
+        float* o = output + d;
+        a00.Store(o); a01.Store(o + 8);
+        o += stride;
+        a10.Store(o); a11.Store(o + 8);
+        o += stride;
+        a20.Store(o); a21.Store(o + 8);
+        o += stride;
+        a30.Store(o); a31.Store(o + 8);
     }
 }
