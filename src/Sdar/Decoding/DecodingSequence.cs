@@ -86,8 +86,9 @@ internal abstract class DecodingSequence
 
     /// <summary>
     /// The next forward's input, carrying at most <paramref name="tokenBudget"/> tokens (a prefill is cut into
-    /// chunks to fit), or null when the budget is too small for the next forward. Does not change the state: the
-    /// engine may drop the input (no memory) and ask again later.
+    /// chunks to fit), or null when the budget is too small for the next forward. Decoding state does not change
+    /// until <see cref="Apply"/>, which digests the forward of the last input returned: the engine may drop an
+    /// input (no memory for it) and ask again later.
     /// </summary>
     public abstract SequenceInput? NextInput(int tokenBudget);
 

@@ -183,6 +183,42 @@ public sealed class EngineTests
         return results;
     }
 
+    /// <summary>Records which caches each forward carried and how many tokens each.</summary>
+    private sealed class RecordingModel(ILanguageModel inner) : ILanguageModel
+    {
+        public List<(KvCache Cache, int Tokens)[]> Forwards { get; } = [];
+        public Sdar.Config.ModelConfig Config => inner.Config;
+
+        public float[][] Forward(IReadOnlyList<SequenceInput> batch)
+        {
+            Forwards.Add(batch.Select(i => (i.Cache, i.Tokens.Length)).ToArray());
+            return inner.Forward(batch);
+        }
+    }
+
+    [Fact]
+    public void A_long_prompt_is_prefilled_in_chunks_without_stalling_a_sequence_that_decodes()
+    {
+        var model = new RecordingModel(Sdar.Value);
+        var options = new GenerationOptions { MaxNewTokens = 24, BlockLength = 4, Temperature = 0, IgnoreEos = true };
+        var engine = new Engine(model, new EngineOptions { MaxTokensPerForward = 24, PageSize = 8 }, [Eos]);
+        int decoding = engine.Add([5, 6, 7], options);
+        engine.Step();
+        var decodingCache = engine.Sequences[decoding].Cache!;
+        var longPrompt = new GenerationRequest(RandomPrompt(new Random(3), 200), options);
+        int prefilling = engine.Add(longPrompt);
+        var results = Drain(engine);
+
+        var withDecoder = model.Forwards.Skip(1).TakeWhile(f => f.Any(i => ReferenceEquals(i.Cache, decodingCache))).Count();
+        int decoderForwards = results[decoding].Nfe.Total;
+        Assert.Equal(decoderForwards - 1, withDecoder);   // in every forward until it finished: never stalled
+        Assert.All(model.Forwards, f => Assert.True(f.Sum(i => i.Tokens) <= 24));
+        // 200 prompt tokens = 50 full blocks, in chunks of at most 24 tokens minus what the decoder took.
+        Assert.True(results[prefilling].Nfe.Total - results[prefilling].Nfe.Denoise >= 200 / 24);
+        AssertSameAsAlone(Sdar.Value, new GenerationRequest([5, 6, 7], options), results[decoding]);
+        AssertSameAsAlone(Sdar.Value, longPrompt, results[prefilling]);
+    }
+
     [Fact]
     public void Aborting_frees_the_pages_and_ends_the_stream_of_that_request_only()
     {
