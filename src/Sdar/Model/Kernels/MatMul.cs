@@ -132,6 +132,7 @@ public static unsafe class MatMul
     {
         int N { get; }
         int Rows { get; }
+        int K { get; }
         void Columns(int start, int end);
     }
 
@@ -145,10 +146,11 @@ public static unsafe class MatMul
         int totalColumns = 0;
         foreach (var job in jobs)
         {
-            work += (long)job.N * job.Rows;
+            work += (long)job.N * job.Rows * job.K;
             totalColumns += job.N;
         }
-        if (Threads <= 1 || work < 4096)
+        // Multiply-adds below which one dispatch to the workers costs more than it saves (about 10 us of work).
+        if (Threads <= 1 || work < 65_536)
         {
             foreach (var job in jobs) job.Columns(0, job.N);
             return;
@@ -196,6 +198,7 @@ public static unsafe class MatMul
     {
         public int N => n;
         public int Rows => rows;
+        public int K => k;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Columns(int start, int end)
@@ -443,6 +446,7 @@ public static unsafe class MatMul
     {
         public int N => n;
         public int Rows => rows;
+        public int K => k;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Columns(int start, int end)
@@ -610,6 +614,7 @@ public static unsafe class MatMul
     {
         public int N => n;
         public int Rows => rows;
+        public int K => k;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Columns(int start, int end)
