@@ -90,6 +90,31 @@ public class OtherCommandTests
     }
 
     [Fact]
+    public void Bench_engine_prints_one_json_object_per_concurrency_with_the_documented_fields()
+    {
+        var (code, output, error) = CliRunner.Run("bench", "engine", "--model", CliRunner.TinySdar, "--concurrency", "1,3",
+            "--requests", "4", "--max-new-tokens", "8", "--ignore-eos", "--json");
+        Assert.True(code == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        for (int i = 0; i < 2; i++)
+        {
+            var json = JsonDocument.Parse(lines[i]).RootElement;
+            foreach (var field in new[] { "concurrency", "tokens_per_second", "tokens_per_forward", "latency_ms_p50", "latency_ms_p95",
+                         "first_block_ms_mean", "gflops", "machine_peak_gflops" })
+                Assert.True(json.TryGetProperty(field, out _), $"missing {field}");
+            Assert.Equal(i == 0 ? 1 : 3, json.GetProperty("concurrency").GetInt32());
+            Assert.Equal(4, json.GetProperty("requests").GetInt32());
+            Assert.Equal(32, json.GetProperty("generated_tokens").GetInt32());
+            Assert.True(json.GetProperty("tokens_per_second").GetDouble() > 0);
+            Assert.True(json.GetProperty("latency_ms_p95").GetDouble() >= json.GetProperty("latency_ms_p50").GetDouble());
+        }
+        (code, _, error) = CliRunner.Run("bench", "engine", "--concurrency", "1");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--model DIR or --shape NAME", error);
+    }
+
+    [Fact]
     public void Bench_needs_a_model_or_a_shape()
     {
         var (code, _, error) = CliRunner.Run("bench", "--tokens", "1");
