@@ -246,8 +246,10 @@ public sealed class EngineTests
     public void A_request_larger_than_the_whole_kv_budget_is_refused_at_add()
     {
         var engine = new Engine(Sdar.Value, new EngineOptions { PageSize = 8, KvCacheTokens = 32 });
-        var error = Assert.Throws<ArgumentException>(() => engine.Add([1, 2, 3], new GenerationOptions { MaxNewTokens = 64 }));
-        Assert.Contains("max_new_tokens", error.Message);
+        var error = Assert.Throws<GenerationOptionException>(() => engine.Add([1, 2, 3], new GenerationOptions { MaxNewTokens = 64 }));
+        Assert.Equal("max_new_tokens", error.Field);
+        Assert.Equal("64", error.Given);
+        Assert.Contains("MaxNewTokens (max_new_tokens) 64", error.Message);
         Assert.Contains("KV budget holds 32", error.Message);
         Assert.False(engine.HasPendingWork);
     }

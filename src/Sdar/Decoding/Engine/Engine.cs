@@ -96,12 +96,16 @@ public sealed class Engine
     {
         int pagesNeeded = (state.MaxPositions + KvPool.PageSize - 1) / KvPool.PageSize;
         if (pagesNeeded > KvPool.PageCount)
-            throw new ArgumentException(
-                $"the prompt ({promptLength} tokens) + MaxNewTokens (max_new_tokens) {state.Options.MaxNewTokens} need {state.MaxPositions} KV positions, " +
-                $"but the engine's KV budget holds {KvPool.CapacityTokens} ({KvPool.PageCount} pages of {KvPool.PageSize}, {KvPool.BudgetBytes} bytes); raise the KV budget or lower max_new_tokens");
+            throw new GenerationOptionException("max_new_tokens",
+                $"at most {KvPool.CapacityTokens - promptLength} for this prompt (the engine's KV budget)", state.Options.MaxNewTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                $"the prompt ({promptLength} tokens) + {GenerationOptionException.OptionPlaceholder} {state.Options.MaxNewTokens} need {state.MaxPositions} KV positions, " +
+                $"but the engine's KV budget holds {KvPool.CapacityTokens} ({KvPool.PageCount} pages of {KvPool.PageSize}, {KvPool.BudgetBytes} bytes); raise the KV budget or lower max_new_tokens",
+                "MaxNewTokens (max_new_tokens)");
         if (state.MinTokensPerForward > Options.MaxTokensPerForward)
-            throw new ArgumentException(
-                $"BlockLength (block_length) {state.BlockLength} needs forwards of {state.MinTokensPerForward} tokens, but the engine's MaxTokensPerForward is {Options.MaxTokensPerForward}");
+            throw new GenerationOptionException("block_length",
+                $"a block length whose forwards fit the engine's {Options.MaxTokensPerForward} tokens per forward", state.BlockLength.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                $"{GenerationOptionException.OptionPlaceholder} {state.BlockLength} needs forwards of {state.MinTokensPerForward} tokens, but the engine's MaxTokensPerForward is {Options.MaxTokensPerForward}",
+                "BlockLength (block_length)");
     }
 
     /// <summary>Cancels a waiting or running request and frees its memory; false if it is not in the engine (ended or unknown).</summary>
