@@ -79,8 +79,10 @@ public sealed class LoadedModel : IDisposable
     public ChatTemplate? ChatTemplate => _tokenizer.ChatTemplate;
 
     /// <summary>Renders a conversation with the model's chat template (transformers' apply_chat_template).</summary>
-    public string RenderChat(IReadOnlyList<IReadOnlyDictionary<string, object?>> messages, bool addGenerationPrompt = true, bool? enableThinking = null) =>
-        _tokenizer.RenderChat(messages, addGenerationPrompt, enableThinking);
+    /// <param name="tools">OpenAI-style tool definitions, rendered by templates that support them (Qwen3's does).</param>
+    public string RenderChat(IReadOnlyList<IReadOnlyDictionary<string, object?>> messages, bool addGenerationPrompt = true, bool? enableThinking = null,
+        IReadOnlyList<object?>? tools = null) =>
+        _tokenizer.RenderChat(messages, addGenerationPrompt, enableThinking, tools);
 
     /// <summary>
     /// The prompt ids for a user text: raw, or as a one-turn chat (optional system message) with the generation

@@ -47,12 +47,14 @@ public sealed class ModelTokenizer
     }
 
     /// <summary>Renders a conversation with the chat template (transformers' apply_chat_template).</summary>
-    public string RenderChat(IReadOnlyList<IReadOnlyDictionary<string, object?>> messages, bool addGenerationPrompt = true, bool? enableThinking = null)
+    /// <param name="tools">OpenAI-style tool definitions (<c>{"type": "function", "function": {...}}</c>) for templates that render them.</param>
+    public string RenderChat(IReadOnlyList<IReadOnlyDictionary<string, object?>> messages, bool addGenerationPrompt = true, bool? enableThinking = null,
+        IReadOnlyList<object?>? tools = null)
     {
         var template = ChatTemplate ?? throw new CheckpointException(
             $"{Path.Combine(Directory, "tokenizer_config.json")}: no chat_template; the model cannot format chat messages");
         return template.RenderChat(messages, addGenerationPrompt, enableThinking,
-            bosToken: Tokenizer.BosToken ?? "", eosToken: Tokenizer.EosToken ?? "");
+            bosToken: Tokenizer.BosToken ?? "", eosToken: Tokenizer.EosToken ?? "", tools);
     }
 
     private ChatTemplate ParseTemplate(string source, string? origin)

@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Sdar.Decoding;
 using Sdar.Runtime;
-using Sdar.Templates;
 
 namespace Sdar.Serving;
 
@@ -15,8 +15,14 @@ namespace Sdar.Serving;
 /// max output tokens; unset ones take the model's generation_config.json defaults, as <c>sdar generate</c> does).
 /// SDAR knobs travel in <see cref="ChatOptions.AdditionalProperties"/> under their official names
 /// (<c>block_length</c>, <c>denoising_steps</c>, <c>remasking_strategy</c>, <c>confidence_threshold</c>,
-/// <c>eb_threshold</c>, <c>min_p</c>, <c>repetition_penalty</c>, <c>enable_thinking</c>). Tools are not supported
-/// yet and are refused rather than ignored.
+/// <c>eb_threshold</c>, <c>min_p</c>, <c>repetition_penalty</c>, <c>enable_thinking</c>).
+/// </para>
+/// <para>
+/// Tools (<see cref="ChatOptions.Tools"/>) go through the chat template (Qwen3's renders them); the model's
+/// <c>&lt;tool_call&gt;</c> blocks come back as <see cref="FunctionCallContent"/> with finish reason
+/// <see cref="ChatFinishReason.ToolCalls"/>, and its <c>&lt;think&gt;</c> block as <see cref="TextReasoningContent"/>
+/// (<see cref="AssistantOutput"/>). Function calls and results in the history are rendered back for the next turn.
+/// With tools, a streaming call yields the whole turn at the end, since a tool call is only known once closed.
 /// </para>
 /// </summary>
 public sealed class SdarChatClient : IChatClient
@@ -53,11 +59,12 @@ public sealed class SdarChatClient : IChatClient
         await foreach (var chunk in (await _host.SubmitAsync(request, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false))
             result = chunk.Result ?? result;
         if (result is null) throw new InvalidOperationException("generation ended without a result");
-        var message = new ChatMessage(ChatRole.Assistant, AnswerText(result));
+        var (contents, hasCalls) = Contents(AnswerText(result));
+        var message = new ChatMessage(ChatRole.Assistant, contents);
         return new ChatResponse(message)
         {
             ModelId = _metadata.DefaultModelId,
-            FinishReason = FinishReason(result),
+            FinishReason = hasCalls ? ChatFinishReason.ToolCalls : FinishReason(result),
             Usage = new UsageDetails
             {
                 InputTokenCount = prompt.Length,
@@ -70,6 +77,12 @@ public sealed class SdarChatClient : IChatClient
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        if (options?.Tools is { Count: > 0 })
+        {
+            var whole = await GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
+            foreach (var update in whole.ToChatResponseUpdates()) yield return update;
+            yield break;
+        }
         var (_, request) = Prepare(messages, options);
         var decoder = _model.Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
         var streamed = new System.Text.StringBuilder();
@@ -123,18 +136,29 @@ public sealed class SdarChatClient : IChatClient
     private (int[] Prompt, GenerationRequest Request) Prepare(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        if (options?.Tools is { Count: > 0 })
-            throw new NotSupportedException("tool calls are not supported by SdarChatClient yet; call it without ChatOptions.Tools");
-        var rendered = new List<IReadOnlyDictionary<string, object?>>();
-        foreach (var message in messages)
+        var rendered = messages.Select(TemplateMessage).ToList();
+        List<object?>? tools = null;
+        foreach (var tool in options?.Tools ?? [])
         {
-            if (message.Contents.Any(c => c is not TextContent))
-                throw new NotSupportedException($"only text content is supported; a {message.Role} message holds {message.Contents.First(c => c is not TextContent).GetType().Name}");
-            rendered.Add(ChatMessages.Message(message.Role.Value, message.Text));
+            if (tool is not AIFunctionDeclaration function)
+                throw new NotSupportedException($"tool '{tool.Name}' is a {tool.GetType().Name}; only functions can be offered to a local model");
+            (tools ??= []).Add(new Dictionary<string, object?>
+            {
+                ["type"] = "function",
+                ["function"] = new Dictionary<string, object?>
+                {
+                    ["name"] = function.Name,
+                    ["description"] = function.Description,
+                    ["parameters"] = function.JsonSchema,
+                },
+            });
         }
         var extra = options?.AdditionalProperties;
         bool? thinking = extra?.TryGetValue("enable_thinking", out var t) == true ? Convert.ToBoolean(t, System.Globalization.CultureInfo.InvariantCulture) : null;
-        var prompt = _model.Tokenizer.Encode(_model.RenderChat(rendered, addGenerationPrompt: true, thinking)).ToArray();
+        string text = _model.RenderChat(rendered, addGenerationPrompt: true, thinking, tools);
+        if (tools is not null && text == _model.RenderChat(rendered, addGenerationPrompt: true, thinking))
+            throw new NotSupportedException("the model's chat template does not render tools, so the model would never see them; call it without ChatOptions.Tools");
+        var prompt = _model.Tokenizer.Encode(text).ToArray();
 
         var defaults = _model.GenerationConfig;
         var generation = new GenerationOptions
@@ -156,6 +180,60 @@ public sealed class SdarChatClient : IChatClient
             RepetitionPenalty = Extra<double?>(extra, "repetition_penalty") ?? 1,
         };
         return (prompt, new GenerationRequest(prompt, generation));
+    }
+
+    /// <summary>A message as chat templates take it (transformers' format): text, tool calls, tool results.</summary>
+    private static IReadOnlyDictionary<string, object?> TemplateMessage(ChatMessage message)
+    {
+        var calls = new List<object?>();
+        var text = new System.Text.StringBuilder();
+        foreach (var content in message.Contents)
+        {
+            switch (content)
+            {
+                case TextContent t:
+                    text.Append(t.Text);
+                    break;
+                case TextReasoningContent:
+                    break;   // earlier thinking is not fed back (Qwen3's template drops it too)
+                case FunctionCallContent call:
+                    calls.Add(new Dictionary<string, object?>
+                    {
+                        ["type"] = "function",
+                        ["id"] = call.CallId,
+                        ["function"] = new Dictionary<string, object?>
+                        {
+                            ["name"] = call.Name,
+                            ["arguments"] = JsonSerializer.SerializeToElement(call.Arguments ?? new Dictionary<string, object?>()),
+                        },
+                    });
+                    break;
+                case FunctionResultContent result:
+                    text.Append(result.Result is string s ? s : JsonSerializer.Serialize(result.Result));
+                    break;
+                default:
+                    throw new NotSupportedException($"a {message.Role} message holds {content.GetType().Name}; only text, function calls and function results are supported");
+            }
+        }
+        var rendered = new Dictionary<string, object?> { ["role"] = message.Role.Value, ["content"] = text.ToString() };
+        if (calls.Count > 0) rendered["tool_calls"] = calls;
+        return rendered;
+    }
+
+    /// <summary>The answer's contents: reasoning, text and tool calls when the model wrote those tags, else its text.</summary>
+    private static (List<AIContent> Contents, bool HasCalls) Contents(string answer)
+    {
+        if (!answer.Contains("</think>", StringComparison.Ordinal) && !answer.Contains("<think>", StringComparison.Ordinal)
+            && !answer.Contains("<tool_call>", StringComparison.Ordinal))
+            return ([new TextContent(answer)], false);
+        var output = AssistantOutput.Parse(answer);
+        var contents = new List<AIContent>();
+        if (!string.IsNullOrEmpty(output.Reasoning)) contents.Add(new TextReasoningContent(output.Reasoning));
+        if (output.Content.Length > 0) contents.Add(new TextContent(output.Content));
+        foreach (var call in output.ToolCalls)
+            contents.Add(new FunctionCallContent(call.Id, call.Name,
+                JsonSerializer.Deserialize<Dictionary<string, object?>>(call.ArgumentsJson)));
+        return (contents, output.ToolCalls.Count > 0);
     }
 
     private static T? Extra<T>(AdditionalPropertiesDictionary? extra, string name)
