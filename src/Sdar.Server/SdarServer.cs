@@ -81,6 +81,8 @@ public sealed class SdarServer : IAsyncDisposable
         {
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
             builder.Logging.ClearProviders();
+            // The host of a library must not take over the process's Ctrl-C and SIGTERM: the caller decides when to stop.
+            builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, CallerOwnedLifetime>();
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
@@ -187,4 +189,11 @@ public sealed class SdarServer : IAsyncDisposable
         await _host.DisposeAsync();
         _model.Dispose();
     }
+}
+
+/// <summary>A host lifetime that leaves the process's signals alone; <see cref="SdarServer.DisposeAsync"/> stops the server.</summary>
+internal sealed class CallerOwnedLifetime : Microsoft.Extensions.Hosting.IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

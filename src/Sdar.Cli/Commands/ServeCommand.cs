@@ -53,13 +53,22 @@ internal static class ServeCommand
                 loaded.Dispose();
                 throw;
             }
+            // Ctrl-C and SIGTERM (what a container runtime or a load balancer's orchestrator sends) both stop gracefully.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            using var onInterrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Stop);
+            using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Stop);
+            void Stop(System.Runtime.InteropServices.PosixSignalContext signal)
+            {
+                signal.Cancel = true;
+                stop.Cancel();
+            }
             await using (server)
             {
                 output.WriteLine($"sdar serve: model '{server.ModelName}' listening on {server.Url} (API key {(options.ApiKey is null ? "off" : "on")}); Ctrl-C stops");
                 output.Flush();
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, cancellation);
+                    await Task.Delay(Timeout.Infinite, stop.Token);
                 }
                 catch (OperationCanceledException)
                 {
