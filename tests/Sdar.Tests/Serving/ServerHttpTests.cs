@@ -213,6 +213,19 @@ public sealed class ServerHttpTests(BundledServerFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Concurrent_requests_get_the_answers_they_get_alone()
+    {
+        string[] prompts = ["Once upon a time", "The capital of France", "1, 2, 3,", "Hello there"];
+        string Body(string prompt, int i) => $$"""{"prompt": "{{prompt}}", "max_tokens": {{12 + 8 * i}}, "temperature": 0, "block_length": {{(i % 2 == 0 ? 4 : 8)}}}""";
+        var alone = new List<string?>();
+        for (int i = 0; i < prompts.Length; i++)
+            alone.Add((await fixture.PostOkAsync(Completions, Body(prompts[i], i))).GetProperty("choices")[0].GetProperty("text").GetString());
+        var together = await Task.WhenAll(prompts.Select((p, i) => fixture.PostOkAsync(Completions, Body(p, i))));
+        Assert.Equal(alone, together.Select(j => j.GetProperty("choices")[0].GetProperty("text").GetString()));
+        await fixture.WaitIdleAsync();
+    }
+
+    [Fact]
     public async Task Unknown_routes_are_404_in_the_openai_format()
     {
         using var response = await fixture.Http.GetAsync(fixture.Server.Url + "/v1/embeddings");
