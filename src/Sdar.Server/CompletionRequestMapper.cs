@@ -1,0 +1,325 @@
+using System.Globalization;
+using System.Text.Json;
+using Sdar.Config;
+using Sdar.Decoding;
+using Sdar.Templates;
+
+namespace Sdar.Server;
+
+/// <summary>
+/// Reads an OpenAI chat or text completion body into a <see cref="CompletionRequest"/>: types are checked field by
+/// field (errors name the field as <c>param</c>), missing sampling knobs take the model's generation_config.json
+/// defaults, as <c>sdar generate</c> does, and fields that would change the answer but are not implemented yet are
+/// refused rather than ignored. Value ranges are left to <see cref="GenerationOptions.Resolve"/>, the one place
+/// that knows them.
+/// </summary>
+public static class CompletionRequestMapper
+{
+    /// <summary>Most choices one request may ask for (each is a sequence in the engine).</summary>
+    public const int MaxChoices = 16;
+
+    /// <summary>Default answer length when neither the request nor generation_config.json gives one.</summary>
+    public const int DefaultMaxTokens = 256;
+
+    /// <summary>Fields that change the answer and that the server does not implement yet.</summary>
+    private static readonly HashSet<string> Unsupported = new(StringComparer.Ordinal)
+    {
+        "tools", "tool_choice", "functions", "function_call", "logprobs", "top_logprobs", "response_format",
+        "audio", "modalities", "prediction", "web_search_options", "echo", "suffix", "best_of", "reasoning_effort",
+    };
+
+    /// <summary>Fields accepted that do not change the answer.</summary>
+    private static readonly HashSet<string> Harmless = new(StringComparer.Ordinal)
+    {
+        "user", "metadata", "store", "service_tier", "parallel_tool_calls",
+    };
+
+    private static readonly HashSet<string> Common = new(StringComparer.Ordinal)
+    {
+        "model", "stream", "stream_options", "n", "max_tokens", "temperature", "top_p", "seed", "stop",
+        "presence_penalty", "frequency_penalty", "logit_bias",
+        "block_length", "denoising_steps", "remasking_strategy", "confidence_threshold", "eb_threshold",
+        "top_k", "min_p", "repetition_penalty",
+    };
+
+    public static CompletionRequest Map(JsonElement body, CompletionKind kind, GenerationConfig defaults)
+    {
+        ArgumentNullException.ThrowIfNull(defaults);
+        if (body.ValueKind != JsonValueKind.Object)
+            throw ApiException.BadRequest("the request body must be a JSON object", null, "invalid_type");
+        var fields = new Fields(body);
+        foreach (var property in body.EnumerateObject())
+        {
+            string name = property.Name;
+            if (property.Value.ValueKind == JsonValueKind.Null) continue;   // OpenAI clients send null for "not set"
+            if (Unsupported.Contains(name) && !IsOff(name, property.Value))
+                throw new ApiException(400, $"'{name}' is not supported by this server yet", name, "unsupported_parameter");
+            bool known = Common.Contains(name) || Harmless.Contains(name) || Unsupported.Contains(name)
+                || (kind == CompletionKind.Chat ? name is "messages" or "max_completion_tokens" or "chat_template_kwargs" : name is "prompt");
+            if (!known) throw new ApiException(400, $"unrecognized request field '{name}'", name, "unsupported_parameter");
+        }
+
+        var request = kind == CompletionKind.Chat ? ReadChat(fields) : ReadPrompt(fields);
+        int? maxCompletion = kind == CompletionKind.Chat ? fields.Int("max_completion_tokens") : null;
+        int? maxTokens = fields.Int("max_tokens");
+        string maxParam = maxCompletion is not null ? "max_completion_tokens" : "max_tokens";
+        int n = fields.Int("n") ?? 1;
+        if (n < 1 || n > MaxChoices)
+            throw ApiException.BadRequest($"'n' must be between 1 and {MaxChoices}; got {n}", "n");
+
+        var options = new GenerationOptions
+        {
+            MaxNewTokens = maxCompletion ?? maxTokens ?? defaults.MaxNewTokens ?? DefaultMaxTokens,
+            Temperature = fields.Number("temperature") ?? (defaults.DoSample == false ? 0 : defaults.Temperature ?? 1.0),
+            TopP = fields.Number("top_p") ?? defaults.TopP ?? 1.0,
+            TopK = fields.Int("top_k") ?? defaults.TopK ?? 0,
+            MinP = fields.Number("min_p") ?? 0,
+            Seed = fields.Long("seed"),
+            StopStrings = ReadStop(fields),
+            PresencePenalty = fields.Number("presence_penalty") ?? 0,
+            FrequencyPenalty = fields.Number("frequency_penalty") ?? 0,
+            RepetitionPenalty = fields.Number("repetition_penalty") ?? 1.0,
+            LogitBias = ReadLogitBias(fields),
+            BlockLength = fields.Int("block_length"),
+            DenoisingSteps = fields.Int("denoising_steps"),
+            Strategy = fields.String("remasking_strategy") ?? GenerationOptions.DefaultStrategy,
+            ConfidenceThreshold = fields.Number("confidence_threshold") ?? 0.9,
+            EbThreshold = fields.Number("eb_threshold") ?? 0.35,
+        };
+        bool stream = fields.Bool("stream") ?? false;
+        bool includeUsage = false;
+        if (fields.Object("stream_options") is JsonElement streamOptions)
+        {
+            foreach (var option in streamOptions.EnumerateObject())
+            {
+                if (option.Name != "include_usage")
+                    throw new ApiException(400, $"unrecognized field 'stream_options.{option.Name}'", $"stream_options.{option.Name}", "unsupported_parameter");
+                includeUsage = option.Value.ValueKind switch
+                {
+                    JsonValueKind.True => true,
+                    JsonValueKind.False or JsonValueKind.Null => false,
+                    _ => throw ApiException.WrongType("stream_options.include_usage", "a boolean"),
+                };
+            }
+        }
+        return request with
+        {
+            Model = fields.String("model"),
+            Options = options,
+            N = n,
+            Stream = stream,
+            IncludeUsage = includeUsage,
+            MaxTokensParam = maxParam,
+        };
+    }
+
+    /// <summary>The request field that a library option error is about (max_new_tokens is the API's max_tokens).</summary>
+    public static string ParamOf(GenerationOptionException error, CompletionRequest request) => error.Field switch
+    {
+        "max_new_tokens" => request.MaxTokensParam,
+        "model" => "model",
+        var field => field,
+    };
+
+    /// <summary>An unsupported field set to its "off" value (logprobs: false, echo: false, best_of: 1, response_format text) changes nothing.</summary>
+    private static bool IsOff(string name, JsonElement value) => name switch
+    {
+        "logprobs" or "echo" or "parallel_tool_calls" => value.ValueKind == JsonValueKind.False,
+        "best_of" => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int bestOf) && bestOf == 1,
+        "response_format" => value.ValueKind == JsonValueKind.Object && value.TryGetProperty("type", out var type)
+            && type.ValueKind == JsonValueKind.String && type.GetString() == "text",
+        "tool_choice" => value.ValueKind == JsonValueKind.String && value.GetString() == "none",
+        "tools" or "functions" => value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0,
+        "modalities" => value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(m => m.ValueKind == JsonValueKind.String && m.GetString() == "text"),
+        _ => false,
+    };
+
+    private static CompletionRequest ReadChat(Fields fields)
+    {
+        if (!fields.Has("messages")) throw new ApiException(400, "'messages' is required", "messages", "missing_required_parameter");
+        var raw = fields.Element("messages");
+        if (raw.ValueKind != JsonValueKind.Array) throw ApiException.WrongType("messages", "an array of message objects");
+        if (raw.GetArrayLength() == 0) throw ApiException.BadRequest("'messages' must hold at least one message", "messages");
+        IReadOnlyList<IReadOnlyDictionary<string, object?>> parsed;
+        try
+        {
+            parsed = ChatMessages.FromJson(raw.GetRawText());
+        }
+        catch (ArgumentException e)
+        {
+            throw ApiException.BadRequest(e.Message.Split(" (Parameter", 2)[0], "messages", "invalid_type");
+        }
+        var messages = new List<IReadOnlyDictionary<string, object?>>();
+        for (int i = 0; i < parsed.Count; i++) messages.Add(Flatten(parsed[i], i));
+
+        bool? enableThinking = null;
+        if (fields.Object("chat_template_kwargs") is JsonElement kwargs)
+        {
+            foreach (var kw in kwargs.EnumerateObject())
+            {
+                string param = $"chat_template_kwargs.{kw.Name}";
+                if (kw.Name != "enable_thinking") throw new ApiException(400, $"'{param}' is not supported (only enable_thinking is)", param, "unsupported_parameter");
+                enableThinking = kw.Value.ValueKind switch
+                {
+                    JsonValueKind.True => true,
+                    JsonValueKind.False => false,
+                    JsonValueKind.Null => null,
+                    _ => throw ApiException.WrongType(param, "a boolean"),
+                };
+            }
+        }
+        return new CompletionRequest { Kind = CompletionKind.Chat, Messages = messages, EnableThinking = enableThinking, Options = new() };
+    }
+
+    /// <summary>
+    /// One message as the template sees it: text parts joined into one string; roles and fields that belong to tool
+    /// calling (not implemented yet) refused, since the template would render them in a way the server cannot answer.
+    /// </summary>
+    private static Dictionary<string, object?> Flatten(IReadOnlyDictionary<string, object?> message, int index)
+    {
+        string path = $"messages[{index}]";
+        string role = (string)message["role"]!;
+        if (role is not ("system" or "developer" or "user" or "assistant"))
+            throw new ApiException(400, $"{path}.role '{role}' is not supported (expected system, developer, user or assistant; tool messages are not supported yet)",
+                $"{path}.role", role == "tool" || role == "function" ? "unsupported_parameter" : "invalid_value");
+        foreach (string field in message.Keys)
+            if (field is not ("role" or "content" or "name"))
+                throw new ApiException(400, $"{path}.{field} is not supported yet", $"{path}.{field}", "unsupported_parameter");
+        var flat = new Dictionary<string, object?>(message) { ["role"] = role == "developer" ? "system" : role };
+        if (message.TryGetValue("content", out object? content) && content is List<object?> parts)
+        {
+            var text = new System.Text.StringBuilder();
+            for (int p = 0; p < parts.Count; p++)
+            {
+                if (parts[p] is not Dictionary<string, object?> part || !part.TryGetValue("type", out object? type) || type is not string)
+                    throw ApiException.WrongType($"{path}.content[{p}]", "a content part object with a type");
+                if ((string)type != "text" || part.GetValueOrDefault("text") is not string partText)
+                    throw new ApiException(400, $"{path}.content[{p}]: only text parts are supported; got '{type}'", $"{path}.content[{p}].type", "unsupported_parameter");
+                text.Append(partText);
+            }
+            flat["content"] = text.ToString();
+        }
+        else if (content is null)
+        {
+            throw new ApiException(400, $"{path}.content is required", $"{path}.content", "missing_required_parameter");
+        }
+        return flat;
+    }
+
+    private static CompletionRequest ReadPrompt(Fields fields)
+    {
+        if (!fields.Has("prompt")) throw new ApiException(400, "'prompt' is required", "prompt", "missing_required_parameter");
+        var prompt = fields.Element("prompt");
+        var request = new CompletionRequest { Kind = CompletionKind.Text, Options = new() };
+        switch (prompt.ValueKind)
+        {
+            case JsonValueKind.String:
+                return request with { PromptText = prompt.GetString() };
+            case JsonValueKind.Array when prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.String:
+                return request with { PromptText = prompt[0].GetString() };
+            case JsonValueKind.Array when prompt.GetArrayLength() > 0 && prompt.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number):
+                var ids = new int[prompt.GetArrayLength()];
+                int i = 0;
+                foreach (var id in prompt.EnumerateArray())
+                {
+                    if (!id.TryGetInt32(out ids[i]) || ids[i] < 0) throw ApiException.BadRequest($"'prompt[{i}]' must be a token id (an integer >= 0)", "prompt");
+                    i++;
+                }
+                return request with { PromptIds = ids };
+            case JsonValueKind.Array when prompt.GetArrayLength() > 1 && prompt.EnumerateArray().All(e => e.ValueKind is JsonValueKind.String or JsonValueKind.Array):
+                throw new ApiException(400, "several prompts in one request are not supported yet; send one request per prompt", "prompt", "unsupported_parameter");
+            default:
+                throw ApiException.WrongType("prompt", "a string or an array of token ids");
+        }
+    }
+
+    private static string[] ReadStop(Fields fields)
+    {
+        if (!fields.Has("stop")) return [];
+        var stop = fields.Element("stop");
+        if (stop.ValueKind == JsonValueKind.String) return [stop.GetString()!];
+        if (stop.ValueKind == JsonValueKind.Array && stop.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String))
+            return stop.EnumerateArray().Select(s => s.GetString()!).ToArray();
+        throw ApiException.WrongType("stop", "a string or an array of strings");
+    }
+
+    private static Dictionary<int, double> ReadLogitBias(Fields fields)
+    {
+        var bias = new Dictionary<int, double>();
+        if (fields.Object("logit_bias") is not JsonElement map) return bias;
+        foreach (var entry in map.EnumerateObject())
+        {
+            if (!int.TryParse(entry.Name, NumberStyles.None, CultureInfo.InvariantCulture, out int id))
+                throw ApiException.BadRequest($"'logit_bias' keys must be token ids; got '{entry.Name}'", "logit_bias", "invalid_type");
+            if (entry.Value.ValueKind != JsonValueKind.Number) throw ApiException.WrongType("logit_bias", "an object of token ids to numbers");
+            bias[id] = entry.Value.GetDouble();
+        }
+        return bias;
+    }
+
+    /// <summary>Typed access to the body's fields; a JSON null is "not given"; a wrong type is a 400 naming the field.</summary>
+    private readonly struct Fields(JsonElement body)
+    {
+        public bool Has(string name) => body.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null;
+
+        public JsonElement Element(string name) => body.GetProperty(name);
+
+        public int? Int(string name)
+        {
+            if (!Has(name)) return null;
+            var value = body.GetProperty(name);
+            if (value.ValueKind != JsonValueKind.Number || !IsInteger(value)) throw ApiException.WrongType(name, "an integer");
+            double number = value.GetDouble();
+            if (number < int.MinValue || number > int.MaxValue) throw ApiException.BadRequest($"'{name}' is out of range; got {value.GetRawText()}", name);
+            return (int)number;
+        }
+
+        public long? Long(string name)
+        {
+            if (!Has(name)) return null;
+            var value = body.GetProperty(name);
+            if (value.ValueKind != JsonValueKind.Number || !IsInteger(value)) throw ApiException.WrongType(name, "an integer");
+            if (value.TryGetInt64(out long result)) return result;
+            throw ApiException.BadRequest($"'{name}' is out of range; got {value.GetRawText()}", name);
+        }
+
+        public double? Number(string name)
+        {
+            if (!Has(name)) return null;
+            var value = body.GetProperty(name);
+            if (value.ValueKind != JsonValueKind.Number) throw ApiException.WrongType(name, "a number");
+            return value.GetDouble();
+        }
+
+        public string? String(string name)
+        {
+            if (!Has(name)) return null;
+            var value = body.GetProperty(name);
+            if (value.ValueKind != JsonValueKind.String) throw ApiException.WrongType(name, "a string");
+            return value.GetString();
+        }
+
+        public bool? Bool(string name)
+        {
+            if (!Has(name)) return null;
+            var value = body.GetProperty(name);
+            return value.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                _ => throw ApiException.WrongType(name, "a boolean"),
+            };
+        }
+
+        public JsonElement? Object(string name)
+        {
+            if (!Has(name)) return null;
+            var value = body.GetProperty(name);
+            if (value.ValueKind != JsonValueKind.Object) throw ApiException.WrongType(name, "an object");
+            return value;
+        }
+
+        /// <summary>1 and 1.0 are integers (JSON has one number type); 1.5 is not.</summary>
+        private static bool IsInteger(JsonElement value) => value.TryGetInt64(out _) || (value.TryGetDouble(out double d) && Math.Floor(d) == d && Math.Abs(d) < 1e18);
+    }
+}
