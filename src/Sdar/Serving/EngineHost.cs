@@ -63,7 +63,10 @@ public sealed class EngineHost : IAsyncDisposable
         {
             await _commands.Writer.WriteAsync(new Submit(request, output, accepted), cancellationToken).ConfigureAwait(false);
             int id = await accepted.Task.ConfigureAwait(false);
-            return Read(id, output, cancellationToken);
+            // Cancelling aborts the sequence even when the stream is never read (e.g. choice 0 of a request whose
+            // choice 1 was refused): the reader's own clean-up only runs once reading has started.
+            var registration = cancellationToken.Register(() => _commands.Writer.TryWrite(new Cancel(id)));
+            return Read(id, output, registration, cancellationToken);
         }
         catch
         {
@@ -72,9 +75,10 @@ public sealed class EngineHost : IAsyncDisposable
         }
     }
 
-    private async IAsyncEnumerable<GeneratedChunk> Read(int id, Channel<GeneratedChunk> output,
+    private async IAsyncEnumerable<GeneratedChunk> Read(int id, Channel<GeneratedChunk> output, CancellationTokenRegistration registration,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        using var _ = registration;
         bool finished = false;
         try
         {

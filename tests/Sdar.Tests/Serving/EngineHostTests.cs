@@ -70,4 +70,18 @@ public sealed class EngineHostTests
         var third = await Collect(await host.SubmitAsync(new GenerationRequest([7], Greedy)));
         Assert.Equal(20, third.TokenIds.Length);
     }
+
+    [Fact]
+    public async Task Cancelling_a_stream_that_was_never_read_still_frees_its_pages()
+    {
+        var engine = new Engine(EngineTestModels.TinySdar, new EngineOptions { PageSize = 8 });
+        await using var host = new EngineHost(engine);
+        using var cancel = new CancellationTokenSource();
+        _ = await host.SubmitAsync(new GenerationRequest([1, 2, 3], Greedy with { MaxNewTokens = 400 }), cancel.Token);
+        for (int i = 0; i < 100 && engine.KvPool.UsedPageCount == 0; i++) await Task.Delay(10);
+        cancel.Cancel();
+        for (int i = 0; i < 100 && (host.Pending > 0 || engine.KvPool.UsedPageCount > 0); i++) await Task.Delay(20);
+        Assert.Equal(0, host.Pending);
+        Assert.Equal(0, engine.KvPool.UsedPageCount);
+    }
 }
