@@ -65,6 +65,9 @@ public sealed class SdarServer : IAsyncDisposable
     /// <summary>Requests in the engine host now (waiting or running).</summary>
     public int Pending => _host.Pending;
 
+    /// <summary>The engine loop (for tests and metrics: its snapshot of queues and KV pages).</summary>
+    internal EngineHost Host => _host;
+
     /// <summary>Starts serving <paramref name="model"/>, which the server owns from here on (it disposes it).</summary>
     public static async Task<SdarServer> StartAsync(LoadedModel model, EngineOptions? engineOptions = null, SdarServerOptions? options = null,
         CancellationToken cancellationToken = default)

@@ -37,6 +37,9 @@ public sealed class EngineHost : IAsyncDisposable
 
     public int MaxPending { get; }
 
+    /// <summary>The engine; only the loop thread may call it (others may read its pool's counters when it is idle).</summary>
+    internal Engine Engine => _engine;
+
     /// <summary>Requests in the host now (waiting or running).</summary>
     public int Pending => Volatile.Read(ref _queued);
 
