@@ -93,7 +93,7 @@ public sealed class SdarServer : IAsyncDisposable
                 kestrel.Listen(address, options.Port);
             });
             var app = builder.Build();
-            MapRoutes(app, new CompletionEndpoint(model, host, modelName), modelName, options.ApiKey);
+            MapRoutes(app, new CompletionEndpoint(model, host, modelName), modelName, options.ApiKey, new ServerMetrics(host));
             await app.StartAsync(cancellationToken);
             string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             return new SdarServer(app, host, model, modelName, bound.Replace("[::]", "localhost", StringComparison.Ordinal).TrimEnd('/'));
@@ -113,9 +113,30 @@ public sealed class SdarServer : IAsyncDisposable
         _ => throw new ArgumentException($"--host must be an IP address (127.0.0.1, 0.0.0.0, ::1) or localhost; got '{host}'"),
     };
 
-    private static void MapRoutes(WebApplication app, CompletionEndpoint completions, string modelName, string? apiKey)
+    private static void MapRoutes(WebApplication app, CompletionEndpoint completions, string modelName, string? apiKey, ServerMetrics metrics)
     {
         if (!string.IsNullOrEmpty(apiKey)) app.Use(RequireKey(apiKey));
+        app.Use(async (context, next) =>
+        {
+            if (!context.Request.Path.StartsWithSegments("/v1"))
+            {
+                await next(context);
+                return;
+            }
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                string route = context.Request.Path.StartsWithSegments("/v1/chat/completions") ? "/v1/chat/completions"
+                    : context.Request.Path.StartsWithSegments("/v1/completions") ? "/v1/completions"
+                    : context.Request.Path.StartsWithSegments("/v1/models") ? "/v1/models" : "other";
+                int status = context.RequestAborted.IsCancellationRequested ? 499 : context.Response.StatusCode;
+                metrics.Record(route, status, clock.Elapsed);
+            }
+        });
         app.Use(async (context, next) =>
         {
             try
@@ -129,6 +150,7 @@ public sealed class SdarServer : IAsyncDisposable
             }
         });
         app.MapGet("/health", () => Results.Text("{\"status\":\"ok\"}", "application/json"));
+        app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4"));
         app.MapGet("/v1/models", (HttpContext context) => CompletionEndpoint.WriteJsonAsync(context.Response, new JsonObject
         {
             ["object"] = "list",
@@ -160,7 +182,8 @@ public sealed class SdarServer : IAsyncDisposable
         byte[] expected = SHA256.HashData(Encoding.UTF8.GetBytes(apiKey));
         return async (context, next) =>
         {
-            if (context.Request.Path.StartsWithSegments("/v1"))
+            // /health stays open (load balancers probe it); /metrics follows the key like /v1.
+            if (context.Request.Path.StartsWithSegments("/v1") || context.Request.Path.StartsWithSegments("/metrics"))
             {
                 string header = context.Request.Headers.Authorization.ToString();
                 const string Bearer = "Bearer ";

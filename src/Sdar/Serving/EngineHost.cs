@@ -3,6 +3,9 @@ using Sdar.Decoding;
 
 namespace Sdar.Serving;
 
+/// <summary>Engine totals: forwards and the new tokens they carried, answer tokens and the denoising forwards of finished sequences, failures, preemptions.</summary>
+public sealed record EngineTotals(long Forwards, long ForwardTokens, long GeneratedTokens, long DenoiseForwards, long Failed, long Preemptions);
+
 /// <summary>The engine's queue is full: the caller should retry later (HTTP 429 with Retry-After).</summary>
 public sealed class EngineBusyException(string message) : Exception(message);
 
@@ -45,6 +48,9 @@ public sealed class EngineHost : IAsyncDisposable
 
     /// <summary>Waiting and running sequences and KV pages in use, as the loop last saw them (for metrics).</summary>
     public (int Waiting, int Running, int PagesInUse, int PageCount) Snapshot { get; private set; }
+
+    /// <summary>Totals since the host started, as the loop last saw them (for metrics).</summary>
+    public EngineTotals Totals { get; private set; } = new(0, 0, 0, 0, 0, 0);
 
     /// <summary>
     /// Queues a request and streams its chunks as blocks become final; the last chunk carries the result.
@@ -124,12 +130,24 @@ public sealed class EngineHost : IAsyncDisposable
                 }
                 foreach (var chunk in step.Chunks)
                     if (_outputs.TryGetValue(chunk.SequenceIndex, out var output)) output.Writer.TryWrite(chunk);
+                long generated = 0, denoise = 0, failed = 0;
                 foreach (var sequence in step.Ended)
+                {
+                    if (sequence.Result is { } result)
+                    {
+                        generated += result.GeneratedTokenCount;
+                        denoise += result.Nfe.Denoise;
+                    }
+                    if (sequence.Status == SequenceStatus.Failed) failed++;
                     if (_outputs.Remove(sequence.Id, out var output))
                     {
                         output.Writer.TryComplete(sequence.Status == SequenceStatus.Failed ? sequence.Error : null);
                         Interlocked.Decrement(ref _queued);
                     }
+                }
+                var totals = Totals;
+                Totals = new EngineTotals(_engine.Forwards, _engine.ForwardTokens, totals.GeneratedTokens + generated,
+                    totals.DenoiseForwards + denoise, totals.Failed + failed, _engine.Scheduler.Preemptions);
                 Snapshot = (_engine.Scheduler.WaitingCount, _engine.Scheduler.RunningCount, _engine.KvPool.UsedPageCount, _engine.KvPool.PageCount);
             }
         }

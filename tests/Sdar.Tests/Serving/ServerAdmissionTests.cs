@@ -39,6 +39,18 @@ public sealed class ServerAdmissionTests(GuardedServerFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Metrics_follow_the_api_key()
+    {
+        using var anonymous = await fixture.Http.GetAsync(fixture.Server.Url + "/metrics");
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        using var request = new HttpRequestMessage(HttpMethod.Get, fixture.Server.Url + "/metrics");
+        request.Headers.Authorization = new("Bearer", Key);
+        using var response = await fixture.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("# TYPE sdar_kv_pages_used gauge", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_wrong_or_missing_key_is_401_and_health_stays_open()
     {
         var error = await Assert.ThrowsAsync<ClientResultException>(() => Client("sk-wrong").CompleteChatAsync([new UserChatMessage("hi")]));

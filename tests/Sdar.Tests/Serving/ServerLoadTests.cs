@@ -81,5 +81,18 @@ public sealed class ServerLoadTests(LoadServerFixture fixture) : IClassFixture<L
         Assert.True(pool.PeakUsedPageCount <= pool.PageCount);    // and the budget was never exceeded
         Assert.True(pool.MaterialisedPageCount <= pool.PageCount);
         Assert.True(host.Engine.Scheduler.Preemptions > 0, "the budget was meant to force preemptions");
+
+        // /metrics tells the same story in the Prometheus text format.
+        string metrics = await fixture.Http.GetStringAsync(fixture.Server.Url + "/metrics");
+        long Value(string name) => long.Parse(metrics.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal)).Split(' ')[1],
+            System.Globalization.CultureInfo.InvariantCulture);
+        int completed = answers.Count(a => a.Item2 is not null);
+        Assert.True(Value("sdar_requests_total{route=\"/v1/chat/completions\",status=\"200\"}") >= 2 * completed);
+        Assert.Equal(0, Value("sdar_kv_pages_used"));
+        Assert.Equal(pool.PageCount, Value("sdar_kv_pages_total"));
+        Assert.True(Value("sdar_preemptions_total") > 0);
+        Assert.True(Value("sdar_generated_tokens_total") > 0);
+        Assert.True(Value("sdar_engine_forward_tokens_total") > Value("sdar_engine_forwards_total"));
+        Assert.True(Value("sdar_request_duration_seconds_count") >= 2 * completed);
     }
 }
