@@ -169,7 +169,16 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
         ResponseJson response, CancellationToken cancellation)
     {
         var results = await Task.WhenAll(streams.Select(s => LastResultAsync(s, cancellation)));
-        var choices = results.Select(r => (AnswerText(r), ResponseJson.FinishReason(r))).ToArray();
+        var choices = results.Select(r =>
+        {
+            string text = AnswerText(r);
+            if (response.Kind != CompletionKind.Chat) return (text, ResponseJson.FinishReason(r), (string?)null);
+            // The same splitter as the stream, so that a streamed answer and a whole one agree.
+            var splitter = new ReasoningSplitter();
+            var (reasoning, content) = splitter.Push(text);
+            var (lastReasoning, lastContent) = splitter.Finish();
+            return (content + lastContent, ResponseJson.FinishReason(r), splitter.Thought ? reasoning + lastReasoning : null);
+        }).ToArray();
         var usage = ResponseJson.Usage(promptTokens, results.Sum(r => r.GeneratedTokenCount));
         await WriteJsonAsync(context.Response, response.Complete(choices, usage));
     }
@@ -184,7 +193,7 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
     /// <summary>The answer's text; a stop string cuts it exactly, inside a token if need be (see <see cref="GenerationResult.Text"/>).</summary>
     private string AnswerText(GenerationResult result) => result.Text ?? model.Tokenizer.Decode(result.TokenIds, skipSpecialTokens: true);
 
-    private sealed record StreamEvent(int Index, string Text, string? FinishReason, int CompletionTokens);
+    private sealed record StreamEvent(int Index, string Text, string? FinishReason, int CompletionTokens, string Reasoning = "");
 
     /// <summary>
     /// The choices decode concurrently; their pieces meet in one channel so that a single writer sends the events
@@ -199,7 +208,7 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
             for (int i = 0; i < streams.Count; i++) await sse.WriteAsync(response.Chunk(i, "", withRole: true), cancellation);
 
         var events = Channel.CreateUnbounded<StreamEvent>(new UnboundedChannelOptions { SingleReader = true });
-        var producers = streams.Select((stream, index) => ProduceAsync(stream, index, events.Writer, cancellation)).ToArray();
+        var producers = streams.Select((stream, index) => ProduceAsync(stream, index, request.Kind, events.Writer, cancellation)).ToArray();
         _ = Task.WhenAll(producers).ContinueWith(t => events.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
 
         int completionTokens = 0;
@@ -208,7 +217,7 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
             await foreach (var piece in events.Reader.ReadAllAsync(cancellation))
             {
                 completionTokens += piece.CompletionTokens;
-                await sse.WriteAsync(response.Chunk(piece.Index, piece.Text, finishReason: piece.FinishReason), cancellation);
+                await sse.WriteAsync(response.Chunk(piece.Index, piece.Text, finishReason: piece.FinishReason, reasoning: piece.Reasoning), cancellation);
             }
         }
         catch (Exception error) when (error is not OperationCanceledException || !cancellation.IsCancellationRequested)
@@ -221,10 +230,12 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
         await sse.WriteDoneAsync(cancellation);
     }
 
-    private async Task ProduceAsync(IAsyncEnumerable<GeneratedChunk> stream, int index, ChannelWriter<StreamEvent> events, CancellationToken cancellation)
+    private async Task ProduceAsync(IAsyncEnumerable<GeneratedChunk> stream, int index, CompletionKind kind, ChannelWriter<StreamEvent> events, CancellationToken cancellation)
     {
         var decoder = model.Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
         var sent = new System.Text.StringBuilder();
+        // Chat answers have their thinking split out as they stream; text completions are returned as they are.
+        var splitter = kind == CompletionKind.Chat ? new ReasoningSplitter() : null;
         await foreach (var chunk in stream.WithCancellation(cancellation))
         {
             var text = new System.Text.StringBuilder();
@@ -233,7 +244,9 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
             {
                 if (text.Length == 0) continue;
                 sent.Append(text);
-                await events.WriteAsync(new StreamEvent(index, text.ToString(), null, 0), cancellation);
+                var (reasoning, content) = splitter?.Push(text.ToString()) ?? ("", text.ToString());
+                if (reasoning.Length > 0 || content.Length > 0)
+                    await events.WriteAsync(new StreamEvent(index, content, null, 0, reasoning), cancellation);
                 continue;
             }
             text.Append(decoder.Flush());
@@ -242,7 +255,14 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
             string answer = result.Text ?? sent.ToString();
             string streamed = sent.ToString();
             if (answer.Length > streamed.Length && answer.StartsWith(streamed, StringComparison.Ordinal)) text.Append(answer[streamed.Length..]);
-            await events.WriteAsync(new StreamEvent(index, text.ToString(), ResponseJson.FinishReason(result), result.GeneratedTokenCount), cancellation);
+            string lastReasoning = "", lastContent = text.ToString();
+            if (splitter is not null)
+            {
+                var (r, c) = splitter.Push(lastContent);
+                var (fr, fc) = splitter.Finish();
+                (lastReasoning, lastContent) = (r + fr, c + fc);
+            }
+            await events.WriteAsync(new StreamEvent(index, lastContent, ResponseJson.FinishReason(result), result.GeneratedTokenCount, lastReasoning), cancellation);
         }
     }
 }
