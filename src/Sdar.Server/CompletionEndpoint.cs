@@ -252,9 +252,7 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
             text.Append(decoder.Flush());
             sent.Append(text);
             // A stop string may cut inside a token: the part before the stop comes from the result's text.
-            string answer = result.Text ?? sent.ToString();
-            string streamed = sent.ToString();
-            if (answer.Length > streamed.Length && answer.StartsWith(streamed, StringComparison.Ordinal)) text.Append(answer[streamed.Length..]);
+            text.Append(result.TextBeyond(sent.ToString()));
             string lastReasoning = "", lastContent = text.ToString();
             if (splitter is not null)
             {

@@ -73,7 +73,7 @@ internal static class GenerateCommand
             else
             {
                 output.Write(decoder.Flush());
-                if (text.Length > tokensText.Length && text.StartsWith(tokensText, StringComparison.Ordinal)) output.Write(text[tokensText.Length..]);
+                output.Write(result.TextBeyond(tokensText));
                 output.WriteLine();
                 if (options.RecordTrace) WriteTrace(result, error);
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,

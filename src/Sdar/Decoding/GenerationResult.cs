@@ -37,6 +37,18 @@ public sealed record GenerationResult
     /// keep only those wholly before it, so a token that straddles the stop is in neither.
     /// </summary>
     public string? Text { get; init; }
+
+    /// <summary>
+    /// What <see cref="Text"/> holds beyond <paramref name="streamed"/>, the text its tokens decoded to: the part
+    /// before the stop string of the token that straddles it. Empty when no stop string cut the answer.
+    /// </summary>
+    public string TextBeyond(string streamed)
+    {
+        ArgumentNullException.ThrowIfNull(streamed);
+        return Text is { } text && text.Length > streamed.Length && text.StartsWith(streamed, StringComparison.Ordinal)
+            ? text[streamed.Length..]
+            : "";
+    }
     public required NfeCount Nfe { get; init; }
     /// <summary>Wall-clock time from the start of generation (prefill included) until this sequence finished.</summary>
     public required TimeSpan Elapsed { get; init; }

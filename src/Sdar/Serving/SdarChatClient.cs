@@ -95,8 +95,7 @@ public sealed class SdarChatClient : IChatClient
             {
                 text.Append(decoder.Flush());
                 // A stop string may cut inside a token: the result's text is exact, the tokens stop short of it.
-                string answer = AnswerText(result), sofar = streamed.ToString() + text;
-                if (answer.Length > sofar.Length && answer.StartsWith(sofar, StringComparison.Ordinal)) text.Append(answer, sofar.Length, answer.Length - sofar.Length);
+                text.Append(result.TextBeyond(streamed.ToString() + text));
                 yield return new ChatResponseUpdate(ChatRole.Assistant, text.ToString())
                 {
                     ModelId = _metadata.DefaultModelId,

@@ -15,11 +15,12 @@ public abstract class ServerFixture : IAsyncLifetime
 
     protected abstract string ModelDir { get; }
     protected virtual SdarServerOptions Options => new() { Host = "127.0.0.1", Port = 0, MaxRequestBodyBytes = 64 << 10 };
+    protected virtual EngineOptions EngineOptions => new() { KvCacheTokens = 16384 };
 
     public async Task InitializeAsync()
     {
         var model = LoadedModel.Open(ModelDir);
-        Server = await SdarServer.StartAsync(model, new EngineOptions { KvCacheTokens = 16384 }, Options);
+        Server = await SdarServer.StartAsync(model, EngineOptions, Options);
     }
 
     public async Task DisposeAsync()

@@ -8,23 +8,10 @@ using Sdar.Server;
 namespace Sdar.Tests.Serving;
 
 /// <summary>A server with a KV budget of 256 positions (8 running answers of up to ~100 need more: preemptions) over the bundled model.</summary>
-public sealed class LoadServerFixture : IAsyncLifetime
+public sealed class LoadServerFixture : ServerFixture
 {
-    public SdarServer Server { get; private set; } = null!;
-    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromMinutes(3) };
-
-    public async Task InitializeAsync()
-    {
-        Server = await SdarServer.StartAsync(LoadedModel.Open(BundledModels.Locate()),
-            new EngineOptions { KvCacheTokens = 256, PageSize = 16, MaxRunningSequences = 8 },
-            new SdarServerOptions { Host = "127.0.0.1", Port = 0 });
-    }
-
-    public async Task DisposeAsync()
-    {
-        Http.Dispose();
-        await Server.DisposeAsync();
-    }
+    protected override string ModelDir => BundledModels.Locate();
+    protected override EngineOptions EngineOptions => new() { KvCacheTokens = 256, PageSize = 16, MaxRunningSequences = 8 };
 }
 
 public sealed class ServerLoadTests(LoadServerFixture fixture) : IClassFixture<LoadServerFixture>
