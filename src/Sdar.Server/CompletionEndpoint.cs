@@ -29,7 +29,7 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
             var streams = await SubmitAllAsync(prompt, request, cancellation);
             var response = new ResponseJson(kind, servedModelName);
             if (request.Stream) await StreamAsync(context, request, prompt.Length, streams, response, cancellation);
-            else await CompleteAsync(context, prompt.Length, streams, response, cancellation);
+            else await CompleteAsync(context, request, prompt.Length, streams, response, cancellation);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -84,18 +84,7 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
         int[] ids;
         if (request.Messages is not null)
         {
-            if (model.ChatTemplate is null)
-                throw new ApiException(400, "this model has no chat template; use /v1/completions with a raw prompt", "messages", "invalid_value");
-            string text;
-            try
-            {
-                text = model.RenderChat(request.Messages, addGenerationPrompt: true, request.EnableThinking);
-            }
-            catch (Exception e) when (e is SdarException or ArgumentException or InvalidOperationException)
-            {
-                throw new ApiException(400, $"the chat template could not render these messages: {e.Message}", "messages", "invalid_value");
-            }
-            ids = model.Tokenizer.Encode(text).ToArray();
+            ids = model.Tokenizer.Encode(ChatPrompt(model, request)).ToArray();
         }
         else if (request.PromptIds is not null)
         {
@@ -114,6 +103,31 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
             throw new ApiException(400, $"the prompt has {ids.Length} tokens but the model's context is {context} positions, with room needed for the answer",
                 param, "context_length_exceeded");
         return ids;
+    }
+
+    /// <summary>
+    /// A chat request's prompt text: the messages (and tools) through the model's chat template, then the opening of a
+    /// forced tool call, which starts the answer for the model.
+    /// </summary>
+    internal static string ChatPrompt(LoadedModel model, CompletionRequest request)
+    {
+        if (model.ChatTemplate is null)
+            throw new ApiException(400, "this model has no chat template; use /v1/completions with a raw prompt", "messages", "invalid_value");
+        ArgumentNullException.ThrowIfNull(request.Messages);
+        var tools = request.Tools.Tools;
+        string text;
+        try
+        {
+            text = model.RenderChat(request.Messages, addGenerationPrompt: true, request.EnableThinking, tools);
+            if (tools is not null && text == model.RenderChat(request.Messages, addGenerationPrompt: true, request.EnableThinking))
+                throw new ApiException(400, "this model's chat template does not render tools, so the model would never see them; send the request without 'tools'",
+                    "tools", "unsupported_parameter");
+        }
+        catch (Exception e) when (e is SdarException or ArgumentException or InvalidOperationException)
+        {
+            throw new ApiException(400, $"the chat template could not render these messages: {e.Message}", "messages", "invalid_value");
+        }
+        return text + request.Tools.AnswerPrefix;
     }
 
     /// <summary>
@@ -165,19 +179,20 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
         }
     }
 
-    private async Task CompleteAsync(HttpContext context, int promptTokens, List<IAsyncEnumerable<GeneratedChunk>> streams,
+    private async Task CompleteAsync(HttpContext context, CompletionRequest request, int promptTokens, List<IAsyncEnumerable<GeneratedChunk>> streams,
         ResponseJson response, CancellationToken cancellation)
     {
         var results = await Task.WhenAll(streams.Select(s => LastResultAsync(s, cancellation)));
-        var choices = results.Select(r =>
+        var choices = results.Select((r, index) =>
         {
             string text = AnswerText(r);
-            if (response.Kind != CompletionKind.Chat) return (text, ResponseJson.FinishReason(r), (string?)null);
-            // The same splitter as the stream, so that a streamed answer and a whole one agree.
-            var splitter = new ReasoningSplitter();
-            var (reasoning, content) = splitter.Push(text);
-            var (lastReasoning, lastContent) = splitter.Finish();
-            return (content + lastContent, ResponseJson.FinishReason(r), splitter.Thought ? reasoning + lastReasoning : null);
+            if (response.Kind != CompletionKind.Chat) return new ChoiceOutput(text, ResponseJson.FinishReason(r), null, []);
+            // The same parser as the stream, so that a streamed answer and a whole one agree.
+            var parser = Parser(request, response, index);
+            var pieces = new[] { parser.Push(request.Tools.AnswerPrefix + text), parser.Finish() };
+            var calls = pieces.SelectMany(p => p.ToolCalls).ToArray();
+            return new ChoiceOutput(string.Concat(pieces.Select(p => p.Content)), ResponseJson.FinishReason(r, calls.Length > 0),
+                parser.Thought ? string.Concat(pieces.Select(p => p.Reasoning)) : null, calls);
         }).ToArray();
         var usage = ResponseJson.Usage(promptTokens, results.Sum(r => r.GeneratedTokenCount));
         await WriteJsonAsync(context.Response, response.Complete(choices, usage));
@@ -190,10 +205,17 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
         throw new InvalidOperationException("the engine ended a sequence without a result");
     }
 
+    /// <summary>
+    /// The split of choice <paramref name="index"/>'s chat answer: thinking, and tool calls when tools were offered
+    /// (ids unique to the response and the choice).
+    /// </summary>
+    private static AssistantStreamParser Parser(CompletionRequest request, ResponseJson response, int index) =>
+        new(request.Tools.Tools is not null, $"call_{response.Id[^12..]}_{index}_", request.Tools.ParallelCalls);
+
     /// <summary>The answer's text; a stop string cuts it exactly, inside a token if need be (see <see cref="GenerationResult.Text"/>).</summary>
     private string AnswerText(GenerationResult result) => result.Text ?? model.Tokenizer.Decode(result.TokenIds, skipSpecialTokens: true);
 
-    private sealed record StreamEvent(int Index, string Text, string? FinishReason, int CompletionTokens, string Reasoning = "");
+    private sealed record StreamEvent(int Index, string? FinishReason, int CompletionTokens, AssistantDelta Delta, int FirstCallIndex);
 
     /// <summary>
     /// The choices decode concurrently; their pieces meet in one channel so that a single writer sends the events
@@ -208,7 +230,7 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
             for (int i = 0; i < streams.Count; i++) await sse.WriteAsync(response.Chunk(i, "", withRole: true), cancellation);
 
         var events = Channel.CreateUnbounded<StreamEvent>(new UnboundedChannelOptions { SingleReader = true });
-        var producers = streams.Select((stream, index) => ProduceAsync(stream, index, request.Kind, events.Writer, cancellation)).ToArray();
+        var producers = streams.Select((stream, index) => ProduceAsync(stream, index, request, response, events.Writer, cancellation)).ToArray();
         _ = Task.WhenAll(producers).ContinueWith(t => events.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
 
         int completionTokens = 0;
@@ -217,7 +239,9 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
             await foreach (var piece in events.Reader.ReadAllAsync(cancellation))
             {
                 completionTokens += piece.CompletionTokens;
-                await sse.WriteAsync(response.Chunk(piece.Index, piece.Text, finishReason: piece.FinishReason, reasoning: piece.Reasoning), cancellation);
+                var delta = piece.Delta;
+                await sse.WriteAsync(response.Chunk(piece.Index, delta.Content, finishReason: piece.FinishReason, reasoning: delta.Reasoning,
+                    toolCalls: delta.ToolCalls, firstCallIndex: piece.FirstCallIndex), cancellation);
             }
         }
         catch (Exception error) when (error is not OperationCanceledException || !cancellation.IsCancellationRequested)
@@ -230,37 +254,41 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
         await sse.WriteDoneAsync(cancellation);
     }
 
-    private async Task ProduceAsync(IAsyncEnumerable<GeneratedChunk> stream, int index, CompletionKind kind, ChannelWriter<StreamEvent> events, CancellationToken cancellation)
+    private async Task ProduceAsync(IAsyncEnumerable<GeneratedChunk> stream, int index, CompletionRequest request, ResponseJson response,
+        ChannelWriter<StreamEvent> events, CancellationToken cancellation)
     {
         var decoder = model.Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
         var sent = new System.Text.StringBuilder();
-        // Chat answers have their thinking split out as they stream; text completions are returned as they are.
-        var splitter = kind == CompletionKind.Chat ? new ReasoningSplitter() : null;
+        // Chat answers have their thinking and tool calls split out as they stream; text completions are returned as they are.
+        var parser = request.Kind == CompletionKind.Chat ? Parser(request, response, index) : null;
+        string prefix = request.Tools.AnswerPrefix;   // a forced call's opening is part of the answer
         await foreach (var chunk in stream.WithCancellation(cancellation))
         {
-            var text = new System.Text.StringBuilder();
+            var text = new System.Text.StringBuilder(prefix);
+            prefix = "";
             foreach (int id in chunk.TokenIds) text.Append(decoder.Push(id));
             if (chunk.Result is not { } result)
             {
                 if (text.Length == 0) continue;
                 sent.Append(text);
-                var (reasoning, content) = splitter?.Push(text.ToString()) ?? ("", text.ToString());
-                if (reasoning.Length > 0 || content.Length > 0)
-                    await events.WriteAsync(new StreamEvent(index, content, null, 0, reasoning), cancellation);
+                int calls = parser?.CallCount ?? 0;
+                var delta = parser?.Push(text.ToString()) ?? new AssistantDelta("", text.ToString(), []);
+                if (!delta.IsEmpty) await events.WriteAsync(new StreamEvent(index, null, 0, delta, calls), cancellation);
                 continue;
             }
             text.Append(decoder.Flush());
             sent.Append(text);
             // A stop string may cut inside a token: the part before the stop comes from the result's text.
-            text.Append(result.TextBeyond(sent.ToString()));
-            string lastReasoning = "", lastContent = text.ToString();
-            if (splitter is not null)
+            text.Append(result.TextBeyond(sent.ToString()[request.Tools.AnswerPrefix.Length..]));
+            var last = new AssistantDelta("", text.ToString(), []);
+            int firstCall = parser?.CallCount ?? 0;
+            if (parser is not null)
             {
-                var (r, c) = splitter.Push(lastContent);
-                var (fr, fc) = splitter.Finish();
-                (lastReasoning, lastContent) = (r + fr, c + fc);
+                var pushed = parser.Push(text.ToString());
+                var finished = parser.Finish();
+                last = new AssistantDelta(pushed.Reasoning + finished.Reasoning, pushed.Content + finished.Content, [.. pushed.ToolCalls, .. finished.ToolCalls]);
             }
-            await events.WriteAsync(new StreamEvent(index, lastContent, ResponseJson.FinishReason(result), result.GeneratedTokenCount, lastReasoning), cancellation);
+            await events.WriteAsync(new StreamEvent(index, ResponseJson.FinishReason(result, parser?.CallCount > 0), result.GeneratedTokenCount, last, firstCall), cancellation);
         }
     }
 }

@@ -23,6 +23,8 @@ public sealed record CompletionRequest
     public IReadOnlyList<IReadOnlyDictionary<string, object?>>? Messages { get; init; }
     /// <summary><c>chat_template_kwargs.enable_thinking</c>; null leaves the template's default.</summary>
     public bool? EnableThinking { get; init; }
+    /// <summary>Tool calling (chat): the tools the template lists, a forced call's opening, parallel calls.</summary>
+    public ChatTools Tools { get; init; } = ChatTools.None;
     public string? PromptText { get; init; }
     public int[]? PromptIds { get; init; }
     /// <summary>The options of choice 0; choice i uses seed + i (see <see cref="OptionsForChoice"/>).</summary>

@@ -24,14 +24,14 @@ public static class CompletionRequestMapper
     /// <summary>Fields that change the answer and that the server does not implement yet.</summary>
     private static readonly HashSet<string> Unsupported = new(StringComparer.Ordinal)
     {
-        "tools", "tool_choice", "functions", "function_call", "logprobs", "top_logprobs", "response_format",
+        "functions", "function_call", "logprobs", "top_logprobs", "response_format",
         "audio", "modalities", "prediction", "web_search_options", "echo", "suffix", "best_of", "reasoning_effort",
     };
 
     /// <summary>Fields accepted that do not change the answer.</summary>
     private static readonly HashSet<string> Harmless = new(StringComparer.Ordinal)
     {
-        "user", "metadata", "store", "service_tier", "parallel_tool_calls",
+        "user", "metadata", "store", "service_tier",
     };
 
     private static readonly HashSet<string> Common = new(StringComparer.Ordinal)
@@ -53,9 +53,13 @@ public static class CompletionRequestMapper
             string name = property.Name;
             if (property.Value.ValueKind == JsonValueKind.Null) continue;   // OpenAI clients send null for "not set"
             if (Unsupported.Contains(name) && !IsOff(name, property.Value))
-                throw new ApiException(400, $"'{name}' is not supported by this server yet", name, "unsupported_parameter");
+                throw new ApiException(400, name is "functions" or "function_call"
+                    ? $"the deprecated '{name}' is not supported; send 'tools' and 'tool_choice' instead"
+                    : $"'{name}' is not supported by this server yet", name, "unsupported_parameter");
             bool known = Common.Contains(name) || Harmless.Contains(name) || Unsupported.Contains(name)
-                || (kind == CompletionKind.Chat ? name is "messages" or "max_completion_tokens" or "chat_template_kwargs" : name is "prompt");
+                || (kind == CompletionKind.Chat
+                    ? name is "messages" or "max_completion_tokens" or "chat_template_kwargs" or "tools" or "tool_choice" or "parallel_tool_calls"
+                    : name is "prompt");
             if (!known) throw new ApiException(400, $"unrecognized request field '{name}'", name, "unsupported_parameter");
         }
 
@@ -124,12 +128,11 @@ public static class CompletionRequestMapper
     /// <summary>An unsupported field set to its "off" value (logprobs: false, echo: false, best_of: 1, response_format text) changes nothing.</summary>
     private static bool IsOff(string name, JsonElement value) => name switch
     {
-        "logprobs" or "echo" or "parallel_tool_calls" => value.ValueKind == JsonValueKind.False,
+        "logprobs" or "echo" => value.ValueKind == JsonValueKind.False,
         "best_of" => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int bestOf) && bestOf == 1,
         "response_format" => value.ValueKind == JsonValueKind.Object && value.TryGetProperty("type", out var type)
             && type.ValueKind == JsonValueKind.String && type.GetString() == "text",
-        "tool_choice" => value.ValueKind == JsonValueKind.String && value.GetString() == "none",
-        "tools" or "functions" => value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0,
+        "functions" => value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0,
         "modalities" => value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(m => m.ValueKind == JsonValueKind.String && m.GetString() == "text"),
         _ => false,
     };
@@ -168,24 +171,44 @@ public static class CompletionRequestMapper
                 };
             }
         }
-        return new CompletionRequest { Kind = CompletionKind.Chat, Messages = messages, EnableThinking = enableThinking, Options = new() };
+        var tools = ChatTools.Read(fields.Raw("tools"), fields.Raw("tool_choice"), fields.Raw("parallel_tool_calls"));
+        return new CompletionRequest { Kind = CompletionKind.Chat, Messages = messages, EnableThinking = enableThinking, Tools = tools, Options = new() };
     }
 
     /// <summary>
-    /// One message as the template sees it: text parts joined into one string; roles and fields that belong to tool
-    /// calling (not implemented yet) refused, since the template would render them in a way the server cannot answer.
+    /// One message as the template sees it: text parts joined into one string; a tool result's <c>content</c> as
+    /// text; an assistant's <c>tool_calls</c> with their <c>arguments</c> (JSON text on the wire) parsed, so that the
+    /// template writes them back as the model wrote them. Fields the template would not render are refused.
     /// </summary>
     private static Dictionary<string, object?> Flatten(IReadOnlyDictionary<string, object?> message, int index)
     {
         string path = $"messages[{index}]";
         string role = (string)message["role"]!;
-        if (role is not ("system" or "developer" or "user" or "assistant"))
-            throw new ApiException(400, $"{path}.role '{role}' is not supported (expected system, developer, user or assistant; tool messages are not supported yet)",
-                $"{path}.role", role == "tool" || role == "function" ? "unsupported_parameter" : "invalid_value");
+        if (role == "function")
+            throw new ApiException(400, $"{path}.role 'function' is the deprecated form of tool results; send role 'tool' with tool_call_id",
+                $"{path}.role", "unsupported_parameter");
+        if (role is not ("system" or "developer" or "user" or "assistant" or "tool"))
+            throw new ApiException(400, $"{path}.role '{role}' is not supported (expected system, developer, user, assistant or tool)",
+                $"{path}.role", "invalid_value");
         foreach (string field in message.Keys)
-            if (field is not ("role" or "content" or "name"))
-                throw new ApiException(400, $"{path}.{field} is not supported yet", $"{path}.{field}", "unsupported_parameter");
+        {
+            bool allowed = field is "role" or "content" or "name"
+                || (role == "assistant" && field is "tool_calls" or "reasoning_content" or "refusal")
+                || (role == "tool" && field == "tool_call_id");
+            if (!allowed) throw new ApiException(400, $"{path}.{field} is not supported on a {role} message", $"{path}.{field}", "unsupported_parameter");
+        }
         var flat = new Dictionary<string, object?>(message) { ["role"] = role == "developer" ? "system" : role };
+        flat.Remove("refusal");
+        if (message.GetValueOrDefault("tool_call_id") is not null and not string) throw ApiException.WrongType($"{path}.tool_call_id", "a string");
+        if (message.GetValueOrDefault("reasoning_content") is not null and not string) throw ApiException.WrongType($"{path}.reasoning_content", "a string");
+        if (message.GetValueOrDefault("refusal") is not null and not string) throw ApiException.WrongType($"{path}.refusal", "a string");
+
+        bool hasCalls = false;
+        if (message.GetValueOrDefault("tool_calls") is { } calls)
+        {
+            flat["tool_calls"] = ToolCalls(calls, $"{path}.tool_calls");
+            hasCalls = ((List<object?>)flat["tool_calls"]!).Count > 0;
+        }
         if (message.TryGetValue("content", out object? content) && content is List<object?> parts)
         {
             var text = new System.Text.StringBuilder();
@@ -199,11 +222,69 @@ public static class CompletionRequestMapper
             }
             flat["content"] = text.ToString();
         }
+        else if (content is null && hasCalls)
+        {
+            flat["content"] = "";   // an assistant turn that only calls tools
+        }
         else if (content is null)
         {
             throw new ApiException(400, $"{path}.content is required", $"{path}.content", "missing_required_parameter");
         }
         return flat;
+    }
+
+    /// <summary>An assistant message's tool calls: <c>[{"id", "type": "function", "function": {"name", "arguments"}}]</c>.</summary>
+    private static List<object?> ToolCalls(object calls, string path)
+    {
+        if (calls is not List<object?> list) throw ApiException.WrongType(path, "an array of tool calls");
+        var result = new List<object?>(list.Count);
+        for (int c = 0; c < list.Count; c++)
+        {
+            string at = $"{path}[{c}]";
+            if (list[c] is not Dictionary<string, object?> call) throw ApiException.WrongType(at, "a tool call object");
+            foreach (string field in call.Keys)
+                if (field is not ("id" or "type" or "function"))
+                    throw new ApiException(400, $"unrecognized field '{at}.{field}'", $"{at}.{field}", "unsupported_parameter");
+            if (call.GetValueOrDefault("type") is { } type && (type is not string || (string)type != "function"))
+                throw ApiException.BadRequest($"'{at}.type' must be \"function\"", $"{at}.type");
+            if (call.GetValueOrDefault("id") is not null and not string) throw ApiException.WrongType($"{at}.id", "a string");
+            if (call.GetValueOrDefault("function") is not Dictionary<string, object?> function)
+                throw new ApiException(400, $"'{at}.function' is required (an object with name and arguments)", $"{at}.function", "missing_required_parameter");
+            if (function.GetValueOrDefault("name") is not string name || name.Length == 0)
+                throw new ApiException(400, $"'{at}.function.name' is required (a string)", $"{at}.function.name", "missing_required_parameter");
+            foreach (string field in function.Keys)
+                if (field is not ("name" or "arguments"))
+                    throw new ApiException(400, $"unrecognized field '{at}.function.{field}'", $"{at}.function.{field}", "unsupported_parameter");
+            object? arguments = function.GetValueOrDefault("arguments") switch
+            {
+                null => JsonDocument.Parse("{}").RootElement.Clone(),
+                string json => ParseArguments(json, $"{at}.function.arguments"),
+                Dictionary<string, object?> parsed => parsed,   // some clients send the object itself
+                _ => throw ApiException.WrongType($"{at}.function.arguments", "a string holding a JSON object"),
+            };
+            var entry = new Dictionary<string, object?>
+            {
+                ["type"] = "function",
+                ["function"] = new Dictionary<string, object?> { ["name"] = name, ["arguments"] = arguments },
+            };
+            if (call.GetValueOrDefault("id") is string callId) entry["id"] = callId;
+            result.Add(entry);
+        }
+        return result;
+    }
+
+    private static JsonElement ParseArguments(string json, string param)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            if (document.RootElement.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest($"'{param}' must hold a JSON object; got {document.RootElement.ValueKind}", param);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw ApiException.BadRequest($"'{param}' is not valid JSON: {e.Message}", param);
+        }
     }
 
     private static CompletionRequest ReadPrompt(Fields fields)
@@ -263,6 +344,9 @@ public static class CompletionRequestMapper
         public bool Has(string name) => body.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null;
 
         public JsonElement Element(string name) => body.GetProperty(name);
+
+        /// <summary>The field's value, or an undefined element when the body has no such field.</summary>
+        public JsonElement Raw(string name) => body.TryGetProperty(name, out var value) ? value : default;
 
         public int? Int(string name)
         {

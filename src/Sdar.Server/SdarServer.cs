@@ -69,17 +69,30 @@ public sealed class SdarServer : IAsyncDisposable
     internal EngineHost Host => _host;
 
     /// <summary>Starts serving <paramref name="model"/>, which the server owns from here on (it disposes it).</summary>
-    public static async Task<SdarServer> StartAsync(LoadedModel model, EngineOptions? engineOptions = null, SdarServerOptions? options = null,
+    public static Task<SdarServer> StartAsync(LoadedModel model, EngineOptions? engineOptions = null, SdarServerOptions? options = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
+        (engineOptions ?? new EngineOptions()).Validate();
+        return StartAsync(model, model.CreateEngine(engineOptions), options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts serving <paramref name="engine"/>, whose prompts and answers are read and written with
+    /// <paramref name="model"/>'s tokenizer, chat template and defaults (a model wrapped or replaced for testing,
+    /// say). The server owns both from here on.
+    /// </summary>
+    public static async Task<SdarServer> StartAsync(LoadedModel model, Engine engine, SdarServerOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(engine);
         options ??= new SdarServerOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxRequestBodyBytes, 1);
         if (options.Port is < 0 or > 65535) throw new ArgumentException($"--port must be in 0..65535; got {options.Port}");
         var address = ParseHost(options.Host);
         string modelName = options.ServedModelName ?? new DirectoryInfo(model.Directory).Name;
-        (engineOptions ?? new EngineOptions()).Validate();
-        var host = new EngineHost(model.CreateEngine(engineOptions), options.MaxQueued);
+        var host = new EngineHost(engine, options.MaxQueued);
         try
         {
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });

@@ -12,7 +12,6 @@ public sealed record ToolCall(string Id, string Name, string ArgumentsJson);
 public sealed record AssistantOutput(string? Reasoning, string Content, IReadOnlyList<ToolCall> ToolCalls)
 {
     private const string ThinkOpen = "<think>", ThinkClose = "</think>";
-    private const string CallOpen = "<tool_call>", CallClose = "</tool_call>";
 
     /// <summary>
     /// Splits Qwen3-style output: an optional leading <c>&lt;think&gt;</c> block (its close may come without the open,
@@ -43,54 +42,8 @@ public sealed record AssistantOutput(string? Reasoning, string Content, IReadOnl
         }
 
         var calls = new List<ToolCall>();
-        var content = new System.Text.StringBuilder();
-        int at = 0;
-        while (true)
-        {
-            int start = rest.IndexOf(CallOpen, at, StringComparison.Ordinal);
-            if (start < 0) break;
-            int end = rest.IndexOf(CallClose, start + CallOpen.Length, StringComparison.Ordinal);
-            if (end < 0) break;
-            string body = rest[(start + CallOpen.Length)..end];
-            if (TryParseCall(body, $"{idPrefix}{calls.Count}") is { } call)
-            {
-                content.Append(rest, at, start - at);
-                calls.Add(call);
-            }
-            else content.Append(rest, at, end + CallClose.Length - at);   // malformed: kept as text
-            at = end + CallClose.Length;
-        }
-        content.Append(rest, at, rest.Length - at);
-        return new AssistantOutput(reasoning, content.ToString().Trim(), calls);
-    }
-
-    private static ToolCall? TryParseCall(string body, string id)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String
-                || string.IsNullOrWhiteSpace(name.GetString()))
-                return null;
-            string arguments = "{}";
-            if (root.TryGetProperty("arguments", out var args))
-            {
-                if (args.ValueKind == JsonValueKind.Object) arguments = args.GetRawText();
-                else if (args.ValueKind == JsonValueKind.String)
-                {
-                    // Some models write the arguments as a JSON string; it must hold an object too.
-                    using var inner = JsonDocument.Parse(args.GetString()!);
-                    if (inner.RootElement.ValueKind != JsonValueKind.Object) return null;
-                    arguments = inner.RootElement.GetRawText();
-                }
-                else return null;
-            }
-            return new ToolCall(id, name.GetString()!, arguments);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        var extractor = new ToolCallExtractor(idPrefix);
+        string content = extractor.Push(rest, calls) + extractor.Finish();
+        return new AssistantOutput(reasoning, content.Trim(), calls);
     }
 }

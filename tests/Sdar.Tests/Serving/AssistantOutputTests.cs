@@ -39,7 +39,7 @@ public sealed class AssistantOutputTests
         Assert.Equal(new ToolCall("call_0", "get_weather", "{\"city\": \"Paris\"}"), output.ToolCalls[0]);
         Assert.Equal("get_time", output.ToolCalls[1].Name);
         Assert.Equal("{\"zone\": \"CET\"}", output.ToolCalls[1].ArgumentsJson);
-        Assert.Equal("Let me look.\n\n<tool_call>{\"name\": \"broken\", \"arguments\": {</tool_call>", output.Content);
+        Assert.Equal("Let me look.\n<tool_call>{\"name\": \"broken\", \"arguments\": {</tool_call>", output.Content);
 
         Assert.Empty(AssistantOutput.Parse("<tool_call>{\"arguments\": {}}</tool_call>").ToolCalls);          // no name
         Assert.Empty(AssistantOutput.Parse("<tool_call>{\"name\": \"f\", \"arguments\": [1]}</tool_call>").ToolCalls);   // not an object

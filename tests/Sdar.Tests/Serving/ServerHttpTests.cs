@@ -149,8 +149,6 @@ public sealed class ServerHttpTests(BundledServerFixture fixture) : IClassFixtur
         await fixture.PostErrorAsync(body.Contains("messages") || body.Contains("model\": \"sdar") ? Chat : Completions, body, HttpStatusCode.BadRequest, param);
 
     [Theory]
-    [InlineData("tools", """[{"type": "function", "function": {"name": "f"}}]""")]
-    [InlineData("tool_choice", "\"auto\"")]
     [InlineData("functions", """[{"name": "f"}]""")]
     [InlineData("logprobs", "true")]
     [InlineData("top_logprobs", "2")]
@@ -161,10 +159,6 @@ public sealed class ServerHttpTests(BundledServerFixture fixture) : IClassFixtur
         var error = await fixture.PostErrorAsync(Chat, "{" + Hi + $", \"{field}\": {value}}}", HttpStatusCode.BadRequest, field);
         Assert.Equal("unsupported_parameter", error.GetProperty("code").GetString());
     }
-
-    [Fact]
-    public async Task Tool_messages_are_refused_until_tool_calls_are_supported() =>
-        await fixture.PostErrorAsync(Chat, """{"messages": [{"role": "tool", "content": "42", "tool_call_id": "a"}]}""", HttpStatusCode.BadRequest, "messages[0].role");
 
     [Fact]
     public async Task Fields_set_to_their_off_value_are_fine() =>

@@ -87,7 +87,7 @@ public sealed class ServerRequestMapperTests
 
     [Theory]
     [InlineData("""{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}""", "messages[0].content[0].type")]
-    [InlineData("""{"messages": [{"role": "assistant", "content": null, "tool_calls": []}]}""", "messages[0].tool_calls")]
+    [InlineData("""{"messages": [{"role": "assistant", "content": null, "tool_calls": []}]}""", "messages[0].content")]
     [InlineData("""{"messages": [{"role": "wizard", "content": "x"}]}""", "messages[0].role")]
     [InlineData("""{"messages": [{"role": "user"}]}""", "messages[0].content")]
     [InlineData("""{"messages": [{"role": "user", "content": "x"}], "prompt": "y"}""", "prompt")]
