@@ -186,13 +186,14 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
         var choices = results.Select((r, index) =>
         {
             string text = AnswerText(r);
-            if (response.Kind != CompletionKind.Chat) return new ChoiceOutput(text, ResponseJson.FinishReason(r), null, []);
+            var logprobs = new LogprobsJson(model.Tokenizer, request.Kind).For(r.Logprobs);
+            if (response.Kind != CompletionKind.Chat) return new ChoiceOutput(text, ResponseJson.FinishReason(r), null, [], logprobs);
             // The same parser as the stream, so that a streamed answer and a whole one agree.
             var parser = Parser(request, response, index);
             var pieces = new[] { parser.Push(request.Tools.AnswerPrefix + text), parser.Finish() };
             var calls = pieces.SelectMany(p => p.ToolCalls).ToArray();
             return new ChoiceOutput(string.Concat(pieces.Select(p => p.Content)), ResponseJson.FinishReason(r, calls.Length > 0),
-                parser.Thought ? string.Concat(pieces.Select(p => p.Reasoning)) : null, calls);
+                parser.Thought ? string.Concat(pieces.Select(p => p.Reasoning)) : null, calls, logprobs);
         }).ToArray();
         var usage = ResponseJson.Usage(promptTokens, results.Sum(r => r.GeneratedTokenCount));
         await WriteJsonAsync(context.Response, response.Complete(choices, usage));
@@ -215,7 +216,7 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
     /// <summary>The answer's text; a stop string cuts it exactly, inside a token if need be (see <see cref="GenerationResult.Text"/>).</summary>
     private string AnswerText(GenerationResult result) => result.Text ?? model.Tokenizer.Decode(result.TokenIds, skipSpecialTokens: true);
 
-    private sealed record StreamEvent(int Index, string? FinishReason, int CompletionTokens, AssistantDelta Delta, int FirstCallIndex);
+    private sealed record StreamEvent(int Index, string? FinishReason, int CompletionTokens, AssistantDelta Delta, int FirstCallIndex, JsonNode? Logprobs);
 
     /// <summary>
     /// The choices decode concurrently; their pieces meet in one channel so that a single writer sends the events
@@ -241,7 +242,7 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
                 completionTokens += piece.CompletionTokens;
                 var delta = piece.Delta;
                 await sse.WriteAsync(response.Chunk(piece.Index, delta.Content, finishReason: piece.FinishReason, reasoning: delta.Reasoning,
-                    toolCalls: delta.ToolCalls, firstCallIndex: piece.FirstCallIndex), cancellation);
+                    toolCalls: delta.ToolCalls, firstCallIndex: piece.FirstCallIndex, logprobs: piece.Logprobs), cancellation);
             }
         }
         catch (Exception error) when (error is not OperationCanceledException || !cancellation.IsCancellationRequested)
@@ -262,18 +263,23 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
         // Chat answers have their thinking and tool calls split out as they stream; text completions are returned as they are.
         var parser = request.Kind == CompletionKind.Chat ? Parser(request, response, index) : null;
         string prefix = request.Tools.AnswerPrefix;   // a forced call's opening is part of the answer
+        // Logprobs go with the event that carries their tokens' text; tokens whose text is held back wait for it.
+        var logprobs = new LogprobsJson(model.Tokenizer, request.Kind);
+        var unsentLogprobs = request.Options.Logprobs is null ? null : new List<TokenLogprob>();
         await foreach (var chunk in stream.WithCancellation(cancellation))
         {
             var text = new System.Text.StringBuilder(prefix);
             prefix = "";
             foreach (int id in chunk.TokenIds) text.Append(decoder.Push(id));
+            unsentLogprobs?.AddRange(chunk.Logprobs ?? []);
             if (chunk.Result is not { } result)
             {
                 if (text.Length == 0) continue;
                 sent.Append(text);
                 int calls = parser?.CallCount ?? 0;
                 var delta = parser?.Push(text.ToString()) ?? new AssistantDelta("", text.ToString(), []);
-                if (!delta.IsEmpty) await events.WriteAsync(new StreamEvent(index, null, 0, delta, calls), cancellation);
+                if (delta.IsEmpty) continue;
+                await events.WriteAsync(new StreamEvent(index, null, 0, delta, calls, TakeLogprobs()), cancellation);
                 continue;
             }
             text.Append(decoder.Flush());
@@ -288,7 +294,16 @@ internal sealed class CompletionEndpoint(LoadedModel model, EngineHost host, str
                 var finished = parser.Finish();
                 last = new AssistantDelta(pushed.Reasoning + finished.Reasoning, pushed.Content + finished.Content, [.. pushed.ToolCalls, .. finished.ToolCalls]);
             }
-            await events.WriteAsync(new StreamEvent(index, ResponseJson.FinishReason(result, parser?.CallCount > 0), result.GeneratedTokenCount, last, firstCall), cancellation);
+            await events.WriteAsync(new StreamEvent(index, ResponseJson.FinishReason(result, parser?.CallCount > 0), result.GeneratedTokenCount, last, firstCall,
+                TakeLogprobs()), cancellation);
+        }
+
+        JsonNode? TakeLogprobs()
+        {
+            if (unsentLogprobs is null) return null;
+            var json = logprobs.For(unsentLogprobs);
+            unsentLogprobs.Clear();
+            return json;
         }
     }
 }

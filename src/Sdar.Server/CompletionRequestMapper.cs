@@ -24,7 +24,7 @@ public static class CompletionRequestMapper
     /// <summary>Fields that change the answer and that the server does not implement yet.</summary>
     private static readonly HashSet<string> Unsupported = new(StringComparer.Ordinal)
     {
-        "functions", "function_call", "logprobs", "top_logprobs", "response_format",
+        "functions", "function_call", "response_format",
         "audio", "modalities", "prediction", "web_search_options", "echo", "suffix", "best_of", "reasoning_effort",
     };
 
@@ -37,7 +37,7 @@ public static class CompletionRequestMapper
     private static readonly HashSet<string> Common = new(StringComparer.Ordinal)
     {
         "model", "stream", "stream_options", "n", "max_tokens", "temperature", "top_p", "seed", "stop",
-        "presence_penalty", "frequency_penalty", "logit_bias",
+        "presence_penalty", "frequency_penalty", "logit_bias", "logprobs",
         "block_length", "denoising_steps", "remasking_strategy", "confidence_threshold", "eb_threshold",
         "top_k", "min_p", "repetition_penalty",
     };
@@ -58,7 +58,7 @@ public static class CompletionRequestMapper
                     : $"'{name}' is not supported by this server yet", name, "unsupported_parameter");
             bool known = Common.Contains(name) || Harmless.Contains(name) || Unsupported.Contains(name)
                 || (kind == CompletionKind.Chat
-                    ? name is "messages" or "max_completion_tokens" or "chat_template_kwargs" or "tools" or "tool_choice" or "parallel_tool_calls"
+                    ? name is "messages" or "max_completion_tokens" or "chat_template_kwargs" or "tools" or "tool_choice" or "parallel_tool_calls" or "top_logprobs"
                     : name is "prompt");
             if (!known) throw new ApiException(400, $"unrecognized request field '{name}'", name, "unsupported_parameter");
         }
@@ -89,6 +89,7 @@ public static class CompletionRequestMapper
             Strategy = fields.String("remasking_strategy") ?? GenerationOptions.DefaultStrategy,
             ConfidenceThreshold = fields.Number("confidence_threshold") ?? 0.9,
             EbThreshold = fields.Number("eb_threshold") ?? 0.35,
+            Logprobs = ReadLogprobs(fields, kind),
         };
         bool stream = fields.Bool("stream") ?? false;
         bool includeUsage = false;
@@ -121,14 +122,15 @@ public static class CompletionRequestMapper
     public static string ParamOf(GenerationOptionException error, CompletionRequest request) => error.Field switch
     {
         "max_new_tokens" => request.MaxTokensParam,
+        "top_logprobs" when request.Kind == CompletionKind.Text => "logprobs",
         "model" => "model",
         var field => field,
     };
 
-    /// <summary>An unsupported field set to its "off" value (logprobs: false, echo: false, best_of: 1, response_format text) changes nothing.</summary>
+    /// <summary>An unsupported field set to its "off" value (echo: false, best_of: 1, response_format text) changes nothing.</summary>
     private static bool IsOff(string name, JsonElement value) => name switch
     {
-        "logprobs" or "echo" => value.ValueKind == JsonValueKind.False,
+        "echo" => value.ValueKind == JsonValueKind.False,
         "best_of" => value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int bestOf) && bestOf == 1,
         "response_format" => value.ValueKind == JsonValueKind.Object && value.TryGetProperty("type", out var type)
             && type.ValueKind == JsonValueKind.String && type.GetString() == "text",
@@ -285,6 +287,30 @@ public static class CompletionRequestMapper
         {
             throw ApiException.BadRequest($"'{param}' is not valid JSON: {e.Message}", param);
         }
+    }
+
+    /// <summary>Most alternatives per token the legacy completions route allows (OpenAI's limit there).</summary>
+    public const int MaxCompletionLogprobs = 5;
+
+    /// <summary>
+    /// How many alternatives each token's logprob comes with, or null for none: chat has <c>logprobs: true</c> and
+    /// <c>top_logprobs</c> (0..20), completions <c>logprobs: N</c> (0..5), as OpenAI has them.
+    /// </summary>
+    private static int? ReadLogprobs(Fields fields, CompletionKind kind)
+    {
+        if (kind == CompletionKind.Text)
+        {
+            int? count = fields.Int("logprobs");
+            if (count is < 0 or > MaxCompletionLogprobs)
+                throw ApiException.BadRequest($"'logprobs' must be between 0 and {MaxCompletionLogprobs}; got {count}", "logprobs");
+            return count;
+        }
+        bool on = fields.Bool("logprobs") ?? false;
+        int? top = fields.Int("top_logprobs");
+        if (top is < 0 or > TokenLogprobs.MaxAlternatives)
+            throw ApiException.BadRequest($"'top_logprobs' must be between 0 and {TokenLogprobs.MaxAlternatives}; got {top}", "top_logprobs");
+        if (top is not null && !on) throw ApiException.BadRequest("'top_logprobs' needs 'logprobs': true", "top_logprobs");
+        return on ? top ?? 0 : null;
     }
 
     private static CompletionRequest ReadPrompt(Fields fields)

@@ -56,7 +56,8 @@ internal sealed class AutoregressiveSequence : DecodingSequence
         int generated = _tokens.Count - _promptLength;
         var sample = Sampler.Sample(logits, withEntropy: false);
         Trace?.Add(new DenoisingStepTrace(generated, 0, [new CommittedToken(_promptLength + generated, sample.TokenId, sample.Probability)]));
-        if (AcceptFinalTokens([sample.TokenId], chunks)) Finish(elapsed, chunks);
+        var logprob = LogprobOf(logits, sample.TokenId);
+        if (AcceptFinalTokens([sample.TokenId], chunks, logprob is null ? default : [logprob])) Finish(elapsed, chunks);
         else _tokens.Add(sample.TokenId);
     }
 }

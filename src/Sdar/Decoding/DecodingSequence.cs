@@ -19,6 +19,7 @@ internal abstract class DecodingSequence
     private readonly HashSet<int> _stopIds;
     private readonly int _maxNewTokens;
     private readonly List<int> _answer = [];
+    private readonly List<TokenLogprob>? _logprobs;   // aligned with _answer when Options.Logprobs is set
     private readonly StopStringMatcher? _stopStrings;
     private readonly int _longestStopString;
     private readonly Func<IReadOnlyList<int>, string>? _decode;
@@ -39,6 +40,7 @@ internal abstract class DecodingSequence
         // The prompt opens the penalty window; every answer token joins it as it becomes final (AcceptFinalTokens).
         Sampler = TokenSamplers.Create(Options, seed, prompt);
         Trace = Options.RecordTrace ? [] : null;
+        _logprobs = Options.Logprobs is null ? null : [];
         var stops = Options.StopStrings ?? [];
         if (stops.Count > 0)
         {
@@ -99,13 +101,17 @@ internal abstract class DecodingSequence
     /// Appends tokens that became final, in order, to the answer: stops at the first stop id (not included), at
     /// MaxNewTokens, or right before the first stop string, and streams what was appended. With stop strings, the
     /// tokens whose text could still turn out to begin one are held back until more text shows they do not.
-    /// Returns true when the answer is complete.
+    /// Returns true when the answer is complete. <paramref name="logprobs"/> (when <see cref="GenerationOptions.Logprobs"/>
+    /// is set) are the tokens' log-probabilities, in the same order.
     /// </summary>
-    protected bool AcceptFinalTokens(ReadOnlySpan<int> tokens, List<GeneratedChunk> chunks)
+    protected bool AcceptFinalTokens(ReadOnlySpan<int> tokens, List<GeneratedChunk> chunks, ReadOnlySpan<TokenLogprob> logprobs = default)
     {
         if (AnswerComplete) return true;
-        foreach (int token in tokens)
+        if (_logprobs is not null && logprobs.Length != tokens.Length)
+            throw new InvalidOperationException($"{tokens.Length} final tokens came with {logprobs.Length} logprobs");
+        for (int t = 0; t < tokens.Length; t++)
         {
+            int token = tokens[t];
             Sampler.Accept(token);
             if (_stopIds.Contains(token))
             {
@@ -114,6 +120,7 @@ internal abstract class DecodingSequence
                 break;
             }
             _answer.Add(token);
+            _logprobs?.Add(logprobs[t]);
             if (_answer.Count == _maxNewTokens)
             {
                 _stopReason = StopReason.Length;
@@ -123,6 +130,7 @@ internal abstract class DecodingSequence
         if (_stopStrings?.Find(_answer) is { } match)
         {
             _answer.RemoveRange(match.KeepTokens, _answer.Count - match.KeepTokens);
+            _logprobs?.RemoveRange(match.KeepTokens, _logprobs.Count - match.KeepTokens);
             _stopMatch = match;
             _stopReason = StopReason.StopString;
             _stopTokenId = null;
@@ -130,7 +138,10 @@ internal abstract class DecodingSequence
         int streamTo = AnswerComplete ? _answer.Count : SafeToStream();
         if (streamTo > _streamed)
         {
-            chunks.Add(new GeneratedChunk(Index, _answer.GetRange(_streamed, streamTo - _streamed).ToArray()));
+            chunks.Add(new GeneratedChunk(Index, _answer.GetRange(_streamed, streamTo - _streamed).ToArray())
+            {
+                Logprobs = _logprobs?.GetRange(_streamed, streamTo - _streamed).ToArray(),
+            });
             _streamed = streamTo;
         }
         return AnswerComplete;
@@ -163,9 +174,14 @@ internal abstract class DecodingSequence
             Elapsed = elapsed,
             Seed = Seed,
             Trace = Trace,
+            Logprobs = _logprobs?.ToArray(),
         };
         chunks.Add(new GeneratedChunk(Index, [], Result));
     }
+
+    /// <summary>The committed token's log-probability from its logits row, when the options ask for them.</summary>
+    protected TokenLogprob? LogprobOf(ReadOnlySpan<float> logitsRow, int tokenId) =>
+        Options.Logprobs is int alternatives ? TokenLogprobs.Of(logitsRow, tokenId, alternatives) : null;
 
     /// <summary>Checks a prompt against the vocabulary, naming the request and position of a bad id.</summary>
     protected static void ValidatePrompt(int index, int[] prompt, int vocabSize, int? maskTokenId)

@@ -22,6 +22,7 @@ internal sealed class DiffusionSequence : DecodingSequence
     private readonly int[] _tokens;      // prompt, then the generated region (mask ids where still masked), nb*B long
     private readonly bool[] _masked;     // current block: positions not yet committed
     private readonly float[] _confidence, _entropy;
+    private readonly TokenLogprob?[] _logprobs;   // current block: each position's logprob at the step that committed it
     private readonly List<int> _chosen = [];
     private readonly IReadOnlyList<int> _schedule;
     private readonly IUnmaskingStrategy _strategy;
@@ -51,6 +52,7 @@ internal sealed class DiffusionSequence : DecodingSequence
         _masked = new bool[_blockLength];
         _confidence = new float[_blockLength];
         _entropy = new float[_blockLength];
+        _logprobs = new TokenLogprob?[_blockLength];
 
         _block = _promptLength / _blockLength;
         StartBlock();
@@ -150,6 +152,7 @@ internal sealed class DiffusionSequence : DecodingSequence
             if (i < 0 || i >= _blockLength || !_masked[i]) continue;
             _tokens[BlockStart + i] = drawn[i];
             _masked[i] = false;
+            _logprobs[i] = LogprobOf(logits.AsSpan(i * _vocabSize, _vocabSize), drawn[i]);
             committed++;
             commits?.Add(new CommittedToken(BlockStart + i, drawn[i], _confidence[i]));
         }
@@ -163,7 +166,9 @@ internal sealed class DiffusionSequence : DecodingSequence
         // their own (the official loop, which spends one on every block, the last included), or fused with the
         // next block's first forward, where a complete answer owes nothing.
         int from = Math.Max(BlockStart, _promptLength);
-        bool complete = AcceptFinalTokens(_tokens.AsSpan(from, BlockStart + _blockLength - from), chunks);
+        int length = BlockStart + _blockLength - from;
+        var logprobs = Options.Logprobs is null ? default : _logprobs.AsSpan(from - BlockStart, length).ToArray().Select(l => l!).ToArray();
+        bool complete = AcceptFinalTokens(_tokens.AsSpan(from, length), chunks, logprobs);
         if (complete && _fusedCommit) Finish(elapsed, chunks);
         else if (complete) _finishing = true;
         else

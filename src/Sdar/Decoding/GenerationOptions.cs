@@ -94,6 +94,13 @@ public sealed record GenerationOptions
     /// </summary>
     public bool FusedCommit { get; init; } = true;
 
+    /// <summary>
+    /// Report each answer token's log-probability (<see cref="GenerationResult.Logprobs"/>, and per streamed chunk)
+    /// with this many of the most likely alternatives (0..<see cref="TokenLogprobs.MaxAlternatives"/>); null = off.
+    /// See <see cref="TokenLogprobs"/> for which distribution.
+    /// </summary>
+    public int? Logprobs { get; init; }
+
     /// <summary>Record every denoising step's commits in <see cref="GenerationResult.Trace"/>.</summary>
     public bool RecordTrace { get; init; }
 
@@ -121,6 +128,8 @@ public sealed record GenerationOptions
         Require(TopP > 0 && TopP <= 1, "top_p", nameof(TopP), "in (0, 1] (1 = off)", TopP);
         Require(MinP >= 0 && MinP <= 1, "min_p", nameof(MinP), "in [0, 1] (0 = off)", MinP);
         CheckPenalties(config);
+        Require(Logprobs is null || (Logprobs >= 0 && Logprobs <= TokenLogprobs.MaxAlternatives), "top_logprobs", nameof(Logprobs),
+            Invariant($"between 0 and {TokenLogprobs.MaxAlternatives} alternatives"), Logprobs);
         Require(ConfidenceThreshold > 0 && ConfidenceThreshold <= 1, "confidence_threshold", nameof(ConfidenceThreshold),
             "in (0, 1]", ConfidenceThreshold);
         Require(double.IsFinite(EbThreshold) && EbThreshold > 0, "eb_threshold", nameof(EbThreshold),

@@ -57,6 +57,9 @@ public sealed record GenerationResult
     /// <summary>Every denoising step's commits, when <see cref="GenerationOptions.RecordTrace"/> was set.</summary>
     public IReadOnlyList<DenoisingStepTrace>? Trace { get; init; }
 
+    /// <summary>With <see cref="GenerationOptions.Logprobs"/>: each answer token's log-probability, aligned with <see cref="TokenIds"/>.</summary>
+    public IReadOnlyList<TokenLogprob>? Logprobs { get; init; }
+
     /// <summary>Tokens generated: the answer plus the stop id that ended it (the model produced that one too).</summary>
     public int GeneratedTokenCount => TokenIds.Length + (StopTokenId is null ? 0 : 1);
 
@@ -79,6 +82,9 @@ public sealed record GenerationResult
 /// <param name="Result">Set on the last chunk of the sequence.</param>
 public sealed record GeneratedChunk(int SequenceIndex, int[] TokenIds, GenerationResult? Result = null)
 {
+    /// <summary>With <see cref="GenerationOptions.Logprobs"/>: the log-probabilities of <see cref="TokenIds"/>, aligned.</summary>
+    public IReadOnlyList<TokenLogprob>? Logprobs { get; init; }
+
     public bool IsFinal => Result is not null;
 }
 

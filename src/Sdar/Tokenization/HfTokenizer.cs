@@ -200,6 +200,9 @@ public sealed class HfTokenizer
     /// <summary>A decoder for ids that arrive one at a time, which never emits half a UTF-8 character.</summary>
     public StreamingDecoder CreateStreamingDecoder(bool skipSpecialTokens = false) => new(this, skipSpecialTokens);
 
+    /// <summary>The bytes a token stands for (a byte-level token may be part of a UTF-8 character); empty for an id that is no token.</summary>
+    public byte[] BytesOf(int id) => TokenBytes(id, skipSpecialTokens: false) is { } bytes ? [.. bytes] : [];
+
     /// <summary>The bytes of one token, or null when it is dropped from decoding.</summary>
     internal byte[]? TokenBytes(int id, bool skipSpecialTokens)
     {

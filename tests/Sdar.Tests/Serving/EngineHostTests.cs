@@ -60,11 +60,14 @@ public sealed class EngineHostTests
     [Fact]
     public async Task Past_the_queue_limit_the_host_is_busy()
     {
-        var engine = new Engine(EngineTestModels.TinySdar, new EngineOptions { MaxRunningSequences = 1, PageSize = 8 });
+        // The model's forwards wait for the gate, so the first two requests are surely still pending at the third.
+        using var gate = new ManualResetEventSlim(false);
+        var engine = new Engine(new GatedModel(EngineTestModels.TinySdar, gate), new EngineOptions { MaxRunningSequences = 1, PageSize = 8 });
         await using var host = new EngineHost(engine, maxPending: 2);
         var first = await host.SubmitAsync(new GenerationRequest([1, 2, 3], Greedy with { MaxNewTokens = 200 }));
         var second = await host.SubmitAsync(new GenerationRequest([4, 5, 6], Greedy with { MaxNewTokens = 200 }));
         await Assert.ThrowsAsync<EngineBusyException>(() => host.SubmitAsync(new GenerationRequest([7], Greedy)));
+        gate.Set();
         await Collect(first);
         await Collect(second);
         var third = await Collect(await host.SubmitAsync(new GenerationRequest([7], Greedy)));
@@ -83,5 +86,17 @@ public sealed class EngineHostTests
         for (int i = 0; i < 100 && (host.Pending > 0 || engine.KvPool.UsedPageCount > 0); i++) await Task.Delay(20);
         Assert.Equal(0, host.Pending);
         Assert.Equal(0, engine.KvPool.UsedPageCount);
+    }
+
+    /// <summary>A model whose forwards wait until the gate opens.</summary>
+    private sealed class GatedModel(global::Sdar.Model.ILanguageModel inner, ManualResetEventSlim gate) : global::Sdar.Model.ILanguageModel
+    {
+        public global::Sdar.Config.ModelConfig Config => inner.Config;
+
+        public float[][] Forward(IReadOnlyList<global::Sdar.Model.SequenceInput> batch)
+        {
+            gate.Wait(TimeSpan.FromMinutes(1));
+            return inner.Forward(batch);
+        }
     }
 }

@@ -150,8 +150,6 @@ public sealed class ServerHttpTests(BundledServerFixture fixture) : IClassFixtur
 
     [Theory]
     [InlineData("functions", """[{"name": "f"}]""")]
-    [InlineData("logprobs", "true")]
-    [InlineData("top_logprobs", "2")]
     [InlineData("response_format", """{"type": "json_object"}""")]
     [InlineData("frobnicate", "1")]
     public async Task Fields_that_would_change_the_answer_are_refused_not_ignored(string field, string value)
