@@ -91,7 +91,7 @@ public sealed class SdarServer : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxRequestBodyBytes, 1);
         if (options.Port is < 0 or > 65535) throw new ArgumentException($"--port must be in 0..65535; got {options.Port}");
         var address = ParseHost(options.Host);
-        string modelName = options.ServedModelName ?? new DirectoryInfo(model.Directory).Name;
+        string modelName = options.ServedModelName ?? model.Name;
         var host = new EngineHost(engine, options.MaxQueued);
         try
         {

@@ -31,6 +31,7 @@ internal static class BenchCommand
             model, shape, tokens, cache, repeats, referenceMax, threads, json,
         };
         command.Add(EngineBenchCommand.Create());
+        command.Add(ServeBenchCommand.Create());
         command.SetAction(parse =>
         {
             CliParsing.Require(parse.Given(model) != parse.Given(shape), "give exactly one of --model DIR or --shape NAME");

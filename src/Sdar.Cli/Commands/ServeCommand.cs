@@ -13,6 +13,8 @@ internal static class ServeCommand
     {
         var model = CliParsing.ModelOption(required: false);
         model.Description = $"Model folder in HuggingFace layout; default: the bundled models/{BundledModels.DefaultName}.";
+        var shape = ShapeOption("Serve a random BF16 model of a real shape built in memory, to measure the server at that size");
+        var tokenizer = TokenizerOption();
         var host = new Option<string>("--host") { Description = "Address to listen on; 0.0.0.0 opens the server to the network.", DefaultValueFactory = _ => "127.0.0.1", HelpName = "ADDRESS" };
         var port = new Option<int>("--port") { Description = "TCP port; 0 = any free port (printed).", DefaultValueFactory = _ => 8000, HelpName = "PORT" };
         port.Integer(0, 65535);
@@ -26,7 +28,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models, /health).")
         {
-            model, host, port, apiKey, servedName, maxQueued, maxRunning,
+            model, shape, tokenizer, host, port, apiKey, servedName, maxQueued, maxRunning,
         };
         engineFlags.AddTo(command);
         command.SetAction(async (parse, cancellation) =>
@@ -42,7 +44,7 @@ internal static class ServeCommand
                 ServedModelName = parse.GetValue(servedName),
                 MaxQueued = parse.GetValue(maxQueued),
             };
-            var loaded = LoadedModel.Open(parse.GetValue(model) ?? BundledModels.Locate());
+            var loaded = OpenModel(parse, model, shape, tokenizer, parse.InvocationConfiguration.Error);
             SdarServer server;
             try
             {
@@ -78,5 +80,31 @@ internal static class ServeCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary><c>--shape NAME</c>: a random model of a real shape instead of a folder.</summary>
+    public static Option<string?> ShapeOption(string purpose)
+    {
+        var shape = new Option<string?>("--shape") { Description = $"{purpose} (answers are not text): {string.Join(", ", Sdar.Checkpoints.ModelShapes.Names)}.", HelpName = "NAME" };
+        shape.AcceptOnlyFromAmong([.. Sdar.Checkpoints.ModelShapes.Names]);
+        return shape;
+    }
+
+    /// <summary><c>--tokenizer DIR</c>: where a --shape model's tokenizer and chat template come from.</summary>
+    public static Option<string?> TokenizerOption() => new("--tokenizer")
+    {
+        Description = $"--shape: the folder whose tokenizer and chat template the random model uses; default: the bundled models/{BundledModels.DefaultName} "
+            + "(tests/fixtures/qwen3-tokenizer holds Qwen3's own, which turns every random id into text).",
+        HelpName = "DIR",
+    };
+
+    /// <summary>The model of <c>--model</c>, of <c>--shape</c> (random weights), or the bundled one.</summary>
+    public static LoadedModel OpenModel(ParseResult parse, Option<string> model, Option<string?> shape, Option<string?> tokenizer, TextWriter log)
+    {
+        CliParsing.Require(!(parse.Given(model) && parse.Given(shape)), "give at most one of --model DIR or --shape NAME");
+        CliParsing.Require(!parse.Given(tokenizer) || parse.Given(shape), "--tokenizer goes with --shape (a model folder has its own tokenizer)");
+        if (parse.GetValue(shape) is not { } name) return LoadedModel.Open(parse.GetValue(model) ?? BundledModels.Locate());
+        log.WriteLine($"building a random BF16 {name} model in memory...");
+        return LoadedModel.WithRandomWeights(name, parse.GetValue(tokenizer) ?? BundledModels.Locate());
     }
 }

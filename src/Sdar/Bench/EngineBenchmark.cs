@@ -17,6 +17,7 @@ public sealed record EngineBenchResult(
     double LatencyMsP50,
     double LatencyMsP95,
     double FirstBlockMsMean,
+    double FirstBlockMsP95,
     long Forwards,
     double Gflops,
     double MachinePeakGflops,
@@ -68,13 +69,14 @@ public sealed class EngineBenchmark(ModelWeights weights, ILanguageModel model, 
         long generated = ended.Sum(s => (long)s.Result!.GeneratedTokenCount);
         long denoise = ended.Sum(s => (long)s.Result!.Nfe.Denoise);
         var latencies = ended.Select(s => (s.EndedAt!.Value - s.AddedAt).TotalMilliseconds).Order().ToArray();
-        var firstBlocks = ended.Where(s => s.FirstChunkAt is not null).Select(s => (s.FirstChunkAt!.Value - s.AddedAt).TotalMilliseconds).ToArray();
+        var firstBlocks = ended.Where(s => s.FirstChunkAt is not null).Select(s => (s.FirstChunkAt!.Value - s.AddedAt).TotalMilliseconds).Order().ToArray();
         double forwardSeconds = engine.ForwardTime.TotalSeconds;
         return new EngineBenchResult(concurrency, ended.Count, generated, seconds,
             seconds > 0 ? generated / seconds : 0,
             denoise > 0 ? (double)generated / denoise : 0,
             latencies.Average(), Percentile(latencies, 0.50), Percentile(latencies, 0.95),
             firstBlocks.Length > 0 ? firstBlocks.Average() : 0,
+            firstBlocks.Length > 0 ? Percentile(firstBlocks, 0.95) : 0,
             engine.Forwards,
             forwardSeconds > 0 ? counting.Flops / forwardSeconds / 1e9 : 0,
             limits.PeakFlopsPerSecond / 1e9,
@@ -82,7 +84,7 @@ public sealed class EngineBenchmark(ModelWeights weights, ILanguageModel model, 
     }
 
     /// <summary>Nearest-rank percentile of sorted values.</summary>
-    private static double Percentile(double[] sorted, double p) =>
+    public static double Percentile(double[] sorted, double p) =>
         sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 
     /// <summary>Passes forwards through and adds up their FLOPs (<see cref="ForwardCost"/>).</summary>

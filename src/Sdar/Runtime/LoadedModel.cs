@@ -22,15 +22,21 @@ public enum EngineKind
 /// </summary>
 public sealed class LoadedModel : IDisposable
 {
-    private readonly Checkpoint _checkpoint;
+    private readonly Checkpoint? _checkpoint;   // null for a model built in memory (WithRandomWeights)
     private readonly ModelTokenizer _tokenizer;
 
-    private LoadedModel(Checkpoint checkpoint, ModelTokenizer tokenizer, ILanguageModel model)
+    private LoadedModel(string directory, string name, ModelConfig config, GenerationConfig generationConfig, ModelWeights weights,
+        ModelTokenizer tokenizer, ILanguageModel model, IReadOnlyList<int> stopTokenIds, Checkpoint? checkpoint)
     {
+        Directory = directory;
+        Name = name;
+        Config = config;
+        GenerationConfig = generationConfig;
+        Weights = weights;
         _checkpoint = checkpoint;
         _tokenizer = tokenizer;
         Model = model;
-        StopTokenIds = DefaultStopIds(checkpoint);
+        StopTokenIds = stopTokenIds;
         Generator = Generator.For(model, StopTokenIds, DecodeAnswer);
     }
 
@@ -48,7 +54,8 @@ public sealed class LoadedModel : IDisposable
                 throw new CheckpointException(
                     $"{checkpoint.TokenizerPath}: the tokenizer has {tokenizer.Tokenizer.VocabSize} tokens but config.json vocab_size is {checkpoint.Config.VocabSize}");
             ILanguageModel model = engine == EngineKind.Fast ? new FastModel(checkpoint.Weights) : new ReferenceModel(checkpoint.Weights);
-            return new LoadedModel(checkpoint, tokenizer, model);
+            return new LoadedModel(checkpoint.Directory, new DirectoryInfo(checkpoint.Directory).Name, checkpoint.Config, checkpoint.GenerationConfig,
+                checkpoint.Weights, tokenizer, model, DefaultStopIds(checkpoint), checkpoint);
         }
         catch
         {
@@ -57,10 +64,29 @@ public sealed class LoadedModel : IDisposable
         }
     }
 
-    public string Directory => _checkpoint.Directory;
-    public ModelConfig Config => _checkpoint.Config;
-    public GenerationConfig GenerationConfig => _checkpoint.GenerationConfig;
-    public ModelWeights Weights => _checkpoint.Weights;
+    /// <summary>
+    /// A model of a real shape (<see cref="ModelShapes"/>) with random BF16 weights built in memory, and the tokenizer
+    /// and chat template of <paramref name="tokenizerDir"/>: for measuring a server or an engine at a size no
+    /// checkpoint here has. Its answers are not text (many ids are past the tokenizer's vocabulary and decode to
+    /// nothing), and it has no stop ids, so every answer runs to its max_tokens.
+    /// </summary>
+    public static LoadedModel WithRandomWeights(string shape, string tokenizerDir, int seed = 1)
+    {
+        var config = ModelShapes.Get(shape);
+        var tokenizer = ModelTokenizer.Open(tokenizerDir);
+        if (tokenizer.Tokenizer.VocabSize > config.VocabSize)
+            throw new CheckpointException($"{tokenizerDir}: the tokenizer has {tokenizer.Tokenizer.VocabSize} tokens but the {shape} shape's vocabulary is {config.VocabSize}");
+        var weights = RandomModel.Create(config, DType.BF16, seed);
+        return new LoadedModel(tokenizerDir, $"random-{shape}", config, GenerationConfig.Empty, weights, tokenizer, new FastModel(weights), [], checkpoint: null);
+    }
+
+    /// <summary>The model's folder (for a random model, the folder its tokenizer came from).</summary>
+    public string Directory { get; }
+    /// <summary>The name a server gives the model: the folder's name, or <c>random-SHAPE</c>.</summary>
+    public string Name { get; }
+    public ModelConfig Config { get; }
+    public GenerationConfig GenerationConfig { get; }
+    public ModelWeights Weights { get; }
     public HfTokenizer Tokenizer => _tokenizer.Tokenizer;
     /// <summary>The stateless model (fast or reference implementation).</summary>
     public ILanguageModel Model { get; }
@@ -103,5 +129,5 @@ public sealed class LoadedModel : IDisposable
         return checkpoint.Config.EosTokenIds;
     }
 
-    public void Dispose() => _checkpoint.Dispose();
+    public void Dispose() => _checkpoint?.Dispose();
 }
