@@ -15,6 +15,34 @@ public sealed record BenchResult(
     double? ReferenceMs,
     MachineLimits Limits);
 
+/// <summary>One prepared forward of <see cref="ForwardBenchmark"/>: T new tokens against a filled cache.</summary>
+public sealed class ForwardCase
+{
+    private readonly FastModel _fast;
+    private readonly ReferenceModel _reference;
+    private readonly SequenceInput[] _input;
+    private readonly AttentionKind _attention;
+    private readonly int _block;
+
+    internal ForwardCase(FastModel fast, ReferenceModel reference, SequenceInput[] input, AttentionKind attention, int block)
+    {
+        _fast = fast;
+        _reference = reference;
+        _input = input;
+        _attention = attention;
+        _block = block;
+    }
+
+    public int Tokens => _input[0].Tokens.Length;
+    public int CacheLength => _input[0].Cache.Length;
+
+    /// <summary>One forward of the fast engine; the cache is left as it was.</summary>
+    public void Run() => _fast.Forward(_input, _attention, _block);
+
+    /// <summary>The same forward in the reference implementation (slow).</summary>
+    public void RunReference() => _reference.Forward(_input, _attention, _block);
+}
+
 /// <summary>
 /// Forward latency of the fast engine where SDAR lives (1 to 64 new tokens against a KV cache), set against this
 /// machine's floor: the larger of (bytes read / measured bandwidth) and (FLOPs / measured FMA peak).
@@ -42,21 +70,14 @@ public sealed class ForwardBenchmark
     /// </summary>
     public BenchResult Run(int tokens, int cacheLength, int repeats, bool withReference)
     {
-        var config = _weights.Config;
-        var random = new Random(tokens * 7919 + cacheLength);
-        var ids = Enumerable.Range(0, tokens).Select(_ => random.Next(config.VocabSize)).ToArray();
-        var cache = RandomCache(cacheLength, random);
-        var input = new[] { new SequenceInput(ids, cache, StoreKv: false, LogitsKind.All) };
-        var attention = config.IsDiffusion ? AttentionKind.BlockCausal : AttentionKind.Causal;
-        int block = Math.Max(tokens, 1);   // the new tokens form one block, as in a denoising step
-
+        var forward = CreateCase(tokens, cacheLength);
         var limits = MachineLimits.Measure(_threads);
-        _fast.Forward(input, attention, block);
+        forward.Run();
         var times = new List<double>();
         for (int i = 0; i < Math.Max(1, repeats); i++)
         {
             var sw = Stopwatch.StartNew();
-            _fast.Forward(input, attention, block);
+            forward.Run();
             times.Add(sw.Elapsed.TotalMilliseconds);
         }
         times.Sort();
@@ -66,7 +87,7 @@ public sealed class ForwardBenchmark
         if (withReference)
         {
             var sw = Stopwatch.StartNew();
-            _reference.Forward(input, attention, block);
+            forward.RunReference();
             referenceMs = sw.Elapsed.TotalMilliseconds;
         }
 
@@ -74,6 +95,23 @@ public sealed class ForwardBenchmark
         double floorMs = 1e3 * Math.Max((weightBytes + kvBytes) / limits.BandwidthBytesPerSecond, flops / limits.PeakFlopsPerSecond);
         return new BenchResult(tokens, cacheLength, ms, weightBytes / (ms * 1e-3) / 1e9, flops / (ms * 1e-3) / 1e9,
             floorMs, ms / floorMs, referenceMs, limits);
+    }
+
+    /// <summary>
+    /// The forward of one case, ready to run again and again: <paramref name="tokens"/> random new tokens (one block,
+    /// as in a denoising step; causal for an AR model) against a cache of <paramref name="cacheLength"/> random keys
+    /// and values, every logits row returned, nothing stored. What <c>sdar bench</c> times, for callers that time it
+    /// their own way (side by side with another engine).
+    /// </summary>
+    public ForwardCase CreateCase(int tokens, int cacheLength)
+    {
+        var config = _weights.Config;
+        var random = new Random(tokens * 7919 + cacheLength);
+        var ids = Enumerable.Range(0, tokens).Select(_ => random.Next(config.VocabSize)).ToArray();
+        var cache = RandomCache(cacheLength, random);
+        var input = new[] { new SequenceInput(ids, cache, StoreKv: false, LogitsKind.All) };
+        var attention = config.IsDiffusion ? AttentionKind.BlockCausal : AttentionKind.Causal;
+        return new ForwardCase(_fast, _reference, input, attention, Math.Max(tokens, 1));
     }
 
     /// <summary>

@@ -1,0 +1,64 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+
+namespace Sdar.Export;
+
+/// <summary>
+/// ggml's element conversions, bit for bit: Q8_0 as <c>quantize_row_q8_0_ref</c> (ggml-quants.c) computes it,
+/// and BF16 as PyTorch's round-to-nearest-even cast (what the converter's BF16 output holds).
+/// </summary>
+public static class GgmlQuantization
+{
+    /// <summary>
+    /// Quantizes <paramref name="source"/> (a multiple of 32 values) into Q8_0 blocks: per block d = max|x| / 127
+    /// stored as fp16 (round to nearest even), q = roundf(x * (1/d)) (half away from zero), 0 when d is 0. The
+    /// product with the reciprocal, not a division, is what ggml does, so the bytes match its own files.
+    /// </summary>
+    public static void QuantizeQ8_0(ReadOnlySpan<float> source, Span<byte> destination)
+    {
+        if (source.Length % GgufFormat.Q8BlockElements != 0)
+            throw new ArgumentException($"Q8_0 quantizes whole blocks of {GgufFormat.Q8BlockElements} values; got {source.Length}");
+        int blocks = source.Length / GgufFormat.Q8BlockElements;
+        if (destination.Length < blocks * GgufFormat.Q8BlockBytes)
+            throw new ArgumentException($"{blocks} Q8_0 blocks need {blocks * GgufFormat.Q8BlockBytes} bytes; got {destination.Length}");
+        for (int b = 0; b < blocks; b++)
+        {
+            var x = source.Slice(b * GgufFormat.Q8BlockElements, GgufFormat.Q8BlockElements);
+            var block = destination.Slice(b * GgufFormat.Q8BlockBytes, GgufFormat.Q8BlockBytes);
+            float amax = 0f;
+            foreach (float v in x) amax = MathF.Max(amax, MathF.Abs(v));
+            float d = amax / 127f;
+            float id = d != 0f ? 1f / d : 0f;
+            BinaryPrimitives.WriteHalfLittleEndian(block, (Half)d);
+            for (int j = 0; j < GgufFormat.Q8BlockElements; j++)
+                block[2 + j] = (byte)(sbyte)MathF.Round(x[j] * id, MidpointRounding.AwayFromZero);
+        }
+    }
+
+    /// <summary>Q8_0 blocks back to floats: q * d (ggml's <c>dequantize_row_q8_0</c>).</summary>
+    public static void DequantizeQ8_0(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        int blocks = destination.Length / GgufFormat.Q8BlockElements;
+        if (destination.Length % GgufFormat.Q8BlockElements != 0 || source.Length < blocks * GgufFormat.Q8BlockBytes)
+            throw new ArgumentException($"Q8_0 holds whole blocks of {GgufFormat.Q8BlockElements} values; got {destination.Length} values, {source.Length} bytes");
+        for (int b = 0; b < blocks; b++)
+        {
+            var block = source.Slice(b * GgufFormat.Q8BlockBytes, GgufFormat.Q8BlockBytes);
+            float d = (float)BinaryPrimitives.ReadHalfLittleEndian(block);
+            for (int j = 0; j < GgufFormat.Q8BlockElements; j++)
+                destination[b * GgufFormat.Q8BlockElements + j] = (sbyte)block[2 + j] * d;
+        }
+    }
+
+    /// <summary>Round to nearest even, as PyTorch's float -> bfloat16 cast; NaN stays a (quiet) NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort ToBFloat16(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        if (float.IsNaN(value)) return (ushort)((bits >> 16) | 0x40);
+        return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1)) >> 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float FromBFloat16(ushort value) => BitConverter.Int32BitsToSingle(value << 16);
+}
