@@ -15,7 +15,7 @@ internal static class BenchCommand
     {
         var model = CliParsing.ModelOption(required: false);
         var shape = new Option<string?>("--shape") { Description = $"Benchmark a random BF16 model of a real shape built in memory: {string.Join(", ", ModelShapes.Names)}.", HelpName = "NAME" };
-        shape.AcceptOnlyFromAmong([.. ModelShapes.Names]);
+        shape.OneOfNames(ModelShapes.Names);
         var tokens = CliParsing.IntListOption("--tokens", "New tokens per forward (T), comma-separated.", "LIST", minimum: 1, [1, 4, 8, 16, 32, 64], maximum: CliParsing.MaxTokens);
         var cache = CliParsing.IntListOption("--cache", "Cached tokens the forward attends to, comma-separated.", "LIST", minimum: 0, [0, 512, 2048], maximum: CliParsing.MaxTokens);
         var repeats = new Option<int>("--repeats") { Description = "Timed forwards per case (the median is reported).", DefaultValueFactory = _ => 5, HelpName = "N" };

@@ -66,6 +66,19 @@ internal static class CliParsing
         return values.ToArray();
     }
 
+    /// <summary>A flag whose value must be one of <paramref name="names"/> (case-insensitive); the error names the flag.</summary>
+    public static Option<T> OneOfNames<T>(this Option<T> option, IReadOnlyList<string> names)
+    {
+        option.CompletionSources.Add([.. names]);
+        option.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+                if (!names.Contains(token.Value, StringComparer.OrdinalIgnoreCase))
+                    result.AddError($"{option.Name}: '{token.Value}' is not one of {string.Join(", ", names)}");
+        });
+        return option;
+    }
+
     /// <summary>An integer flag in [<paramref name="minimum"/>, <paramref name="maximum"/>].</summary>
     public static Option<int> Integer(this Option<int> option, int minimum, int maximum = int.MaxValue)
     {

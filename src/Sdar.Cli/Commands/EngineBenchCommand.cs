@@ -19,7 +19,7 @@ internal static class EngineBenchCommand
     {
         var model = CliParsing.ModelOption(required: false);
         var shape = new Option<string?>("--shape") { Description = $"Benchmark a random BF16 model of a real shape built in memory (random prompts, no early stop): {string.Join(", ", ModelShapes.Names)}.", HelpName = "NAME" };
-        shape.AcceptOnlyFromAmong([.. ModelShapes.Names]);
+        shape.OneOfNames(ModelShapes.Names);
         var concurrency = CliParsing.IntListOption("--concurrency", "Requests in flight at once (closed loop: a finished request is replaced by the next), comma-separated.", "LIST", minimum: 1, [1, 4, 8, 16], maximum: 4096);
         var requests = new Option<int?>("--requests") { Description = "Requests per concurrency level (default: 2 x the largest concurrency, at least 8).", HelpName = "N" };
         requests.Integer(1, 1_000_000);

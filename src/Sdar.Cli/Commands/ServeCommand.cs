@@ -86,7 +86,7 @@ internal static class ServeCommand
     public static Option<string?> ShapeOption(string purpose)
     {
         var shape = new Option<string?>("--shape") { Description = $"{purpose} (answers are not text): {string.Join(", ", Sdar.Checkpoints.ModelShapes.Names)}.", HelpName = "NAME" };
-        shape.AcceptOnlyFromAmong([.. Sdar.Checkpoints.ModelShapes.Names]);
+        shape.OneOfNames(Sdar.Checkpoints.ModelShapes.Names);
         return shape;
     }
 

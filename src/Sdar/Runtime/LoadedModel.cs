@@ -70,14 +70,18 @@ public sealed class LoadedModel : IDisposable
     /// checkpoint here has. Its answers are not text (many ids are past the tokenizer's vocabulary and decode to
     /// nothing), and it has no stop ids, so every answer runs to its max_tokens.
     /// </summary>
-    public static LoadedModel WithRandomWeights(string shape, string tokenizerDir, int seed = 1)
+    public static LoadedModel WithRandomWeights(string shape, string tokenizerDir, int seed = 1) =>
+        WithRandomWeights(ModelShapes.Get(shape), $"random-{shape}", tokenizerDir, seed);
+
+    /// <summary>As <see cref="WithRandomWeights(string, string, int)"/> for any config (tests use tiny ones).</summary>
+    public static LoadedModel WithRandomWeights(ModelConfig config, string name, string tokenizerDir, int seed = 1)
     {
-        var config = ModelShapes.Get(shape);
+        ArgumentNullException.ThrowIfNull(config);
         var tokenizer = ModelTokenizer.Open(tokenizerDir);
         if (tokenizer.Tokenizer.VocabSize > config.VocabSize)
-            throw new CheckpointException($"{tokenizerDir}: the tokenizer has {tokenizer.Tokenizer.VocabSize} tokens but the {shape} shape's vocabulary is {config.VocabSize}");
+            throw new CheckpointException($"{tokenizerDir}: the tokenizer has {tokenizer.Tokenizer.VocabSize} tokens but the model's vocabulary is {config.VocabSize}");
         var weights = RandomModel.Create(config, DType.BF16, seed);
-        return new LoadedModel(tokenizerDir, $"random-{shape}", config, GenerationConfig.Empty, weights, tokenizer, new FastModel(weights), [], checkpoint: null);
+        return new LoadedModel(tokenizerDir, name, config, GenerationConfig.Empty, weights, tokenizer, new FastModel(weights), [], checkpoint: null);
     }
 
     /// <summary>The model's folder (for a random model, the folder its tokenizer came from).</summary>

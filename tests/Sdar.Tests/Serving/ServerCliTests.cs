@@ -32,4 +32,34 @@ public sealed class ServerCliTests
         Assert.Equal(SdarCli.ExitBadInput, code);
         Assert.Contains(flag, error, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("serve", "--shape", "sdar-99b")]
+    [InlineData("serve", "--tokenizer", "models/sdar-mini")]
+    [InlineData("bench serve", "--shape", "sdar-99b")]
+    public void Shape_flags_are_checked(string command, string flag, string value)
+    {
+        string[] args = [.. command.Split(' '), flag, value];
+        if (flag == "--tokenizer") args = [.. args, "--model", CliRunner.TinySdar];
+        var (code, _, error) = CliRunner.Run(args);
+        Assert.Equal(SdarCli.ExitBadInput, code);
+        Assert.Contains(flag == "--tokenizer" ? "--tokenizer" : "--shape", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bench_serve_prints_the_http_and_engine_figures_side_by_side()
+    {
+        var (code, output, error) = CliRunner.Run("bench", "serve", "--model", CliRunner.TinySdar, "--concurrency", "1,2", "--requests", "2", "--rounds", "1",
+            "--max-new-tokens", "8", "--json");
+        Assert.True(code == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        foreach (string line in lines)
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(line);
+            var root = json.RootElement;
+            Assert.Equal(root.GetProperty("engine_generated_tokens").GetInt64(), root.GetProperty("generated_tokens").GetInt64());
+            Assert.True(root.GetProperty("tokens_per_second").GetDouble() > 0);
+        }
+    }
 }
