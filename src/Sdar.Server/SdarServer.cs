@@ -35,6 +35,12 @@ public sealed record SdarServerOptions
 
     /// <summary>Largest request body accepted; larger ones get 413.</summary>
     public long MaxRequestBodyBytes { get; init; } = 8 << 20;
+
+    /// <summary>
+    /// False (the default): disposing the server disposes its model. True: the caller keeps the model, e.g. to start
+    /// a fresh server (and engine) over it again.
+    /// </summary>
+    public bool LeaveModelOpen { get; init; }
 }
 
 /// <summary>
@@ -46,9 +52,11 @@ public sealed class SdarServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly EngineHost _host;
     private readonly LoadedModel _model;
+    private readonly bool _ownsModel;
 
-    private SdarServer(WebApplication app, EngineHost host, LoadedModel model, string modelName, string url)
+    private SdarServer(WebApplication app, EngineHost host, LoadedModel model, string modelName, string url, bool ownsModel)
     {
+        _ownsModel = ownsModel;
         _app = app;
         _host = host;
         _model = model;
@@ -109,7 +117,7 @@ public sealed class SdarServer : IAsyncDisposable
             MapRoutes(app, new CompletionEndpoint(model, host, modelName), modelName, options.ApiKey, new ServerMetrics(host));
             await app.StartAsync(cancellationToken);
             string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            return new SdarServer(app, host, model, modelName, bound.Replace("[::]", "localhost", StringComparison.Ordinal).TrimEnd('/'));
+            return new SdarServer(app, host, model, modelName, bound.Replace("[::]", "localhost", StringComparison.Ordinal).TrimEnd('/'), !options.LeaveModelOpen);
         }
         catch
         {
@@ -226,7 +234,7 @@ public sealed class SdarServer : IAsyncDisposable
             await _app.StopAsync(timeout.Token);
         await _app.DisposeAsync();
         await _host.DisposeAsync();
-        _model.Dispose();
+        if (_ownsModel) _model.Dispose();
     }
 }
 

@@ -32,7 +32,8 @@ public sealed record ServerBenchResult(
 /// model, prompts and options: <c>concurrency</c> HTTP clients in a closed loop send streamed
 /// <c>/v1/completions</c> requests (the prompts as token ids, so the engine sees exactly what the engine benchmark
 /// feeds it) to a real server on loopback, and <see cref="EngineBenchmark"/> runs the same requests right before,
-/// in the same process. With greedy decoding both produce the same tokens, so the difference is the HTTP layer.
+/// in the same process, each run on a fresh engine (and server). With greedy decoding both produce the same tokens,
+/// so the difference is the HTTP layer.
 /// The clients run on the same machine as the server and take their share of its cores.
 /// </summary>
 public sealed class ServerBenchmark : IAsyncDisposable
@@ -40,43 +41,44 @@ public sealed class ServerBenchmark : IAsyncDisposable
     private readonly LoadedModel _model;
     private readonly IReadOnlyList<int[]> _prompts;
     private readonly GenerationOptions _options;
+    private readonly EngineOptions _engineOptions;
     private readonly EngineBenchmark _engineBenchmark;
-    private readonly SdarServer _server;
     private readonly HttpClient _http;
     private bool _warm;
 
-    private ServerBenchmark(LoadedModel model, IReadOnlyList<int[]> prompts, GenerationOptions options, EngineOptions engineOptions, int threads, SdarServer server)
-    {
-        _model = model;
-        _prompts = prompts;
-        _options = options;
-        _engineBenchmark = new EngineBenchmark(model.Weights, model.Model, model.StopTokenIds, prompts, options, engineOptions, threads);
-        _server = server;
-        _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 4096 }) { Timeout = TimeSpan.FromHours(1) };
-    }
-
     /// <summary>
-    /// Starts the server over <paramref name="model"/> (which it owns from here: disposing the benchmark disposes
-    /// it). <paramref name="options"/> must be expressible as an API request (no extra stop ids, no stop strings,
-    /// the default penalty window and commit), so that the engine alone and the server run the same decoding.
+    /// A benchmark over <paramref name="model"/> (which it owns from here: disposing the benchmark disposes it).
+    /// <paramref name="options"/> must be expressible as an API request (no extra stop ids, no stop strings, the
+    /// default penalty window and commit), so that the engine alone and the server run the same decoding.
     /// </summary>
-    public static async Task<ServerBenchmark> StartAsync(LoadedModel model, IReadOnlyList<int[]> prompts, GenerationOptions options,
-        EngineOptions engineOptions, int threads, int maxConcurrency)
+    public ServerBenchmark(LoadedModel model, IReadOnlyList<int[]> prompts, GenerationOptions options, EngineOptions engineOptions, int threads)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(engineOptions);
         if (prompts.Count == 0) throw new ArgumentException("the benchmark needs at least one prompt", nameof(prompts));
         if (options.StopTokenIds.Count > 0 || options.StopStrings.Count > 0 || !options.FusedCommit
             || options.PenaltyLastN != GenerationOptions.DefaultPenaltyLastN || (options.IgnoreEos && model.StopTokenIds.Count > 0))
             throw new ArgumentException("the server benchmark sends its requests over the OpenAI API, which has no stop ids, ignore_eos, penalty window or fused-commit switch; leave those at their defaults");
-        var serverEngine = new Engine(model.Model, engineOptions with { MaxRunningSequences = maxConcurrency }, model.StopTokenIds,
-            ids => model.Tokenizer.Decode(ids, skipSpecialTokens: true));
-        var server = await SdarServer.StartAsync(model, serverEngine,
-            new SdarServerOptions { Host = "127.0.0.1", Port = 0, MaxQueued = Math.Max(256, 2 * maxConcurrency) });
-        return new ServerBenchmark(model, prompts, options, engineOptions, threads, server);
+        _model = model;
+        _prompts = prompts;
+        _options = options;
+        _engineOptions = engineOptions;
+        _engineBenchmark = new EngineBenchmark(model.Weights, model.Model, model.StopTokenIds, prompts, options, engineOptions, threads);
+        _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 4096 }) { Timeout = TimeSpan.FromHours(1) };
     }
 
-    public string Url => _server.Url;
+    /// <summary>
+    /// A fresh server over the model for one run: a new engine, as the engine benchmark makes for each of its runs,
+    /// so that neither side finds the other's prompts in its prefix cache.
+    /// </summary>
+    private Task<SdarServer> StartServerAsync(int concurrency)
+    {
+        var engine = new Engine(_model.Model, _engineOptions with { MaxRunningSequences = concurrency }, _model.StopTokenIds,
+            ids => _model.Tokenizer.Decode(ids, skipSpecialTokens: true));
+        return SdarServer.StartAsync(_model, engine,
+            new SdarServerOptions { Host = "127.0.0.1", Port = 0, MaxQueued = Math.Max(256, 2 * concurrency), LeaveModelOpen = true });
+    }
 
     /// <summary>
     /// The engine alone, then the same requests over HTTP, at one concurrency, <paramref name="rounds"/> times
@@ -92,7 +94,8 @@ public sealed class ServerBenchmark : IAsyncDisposable
         {
             // Whole answers both ways first, so that neither side is timed while the JIT still runs its first-tier code.
             _engineBenchmark.Run(1, 2);
-            for (int i = 0; i < 2; i++) await SendAsync(i, _options, cancellation);
+            await using (var server = await StartServerAsync(1))
+                for (int i = 0; i < 2; i++) await SendAsync(server.Url, i, _options, cancellation);
             _warm = true;
         }
         var engineRounds = new List<EngineBenchResult>(rounds);
@@ -118,6 +121,7 @@ public sealed class ServerBenchmark : IAsyncDisposable
     private async Task<(double Seconds, List<(double FirstText, double Latency, int Tokens)> Samples)> OverHttpAsync(int concurrency, int requests,
         CancellationToken cancellation)
     {
+        await using var server = await StartServerAsync(concurrency);
         int next = 0;
         var samples = new List<(double FirstText, double Latency, int Tokens)>(requests);
         var clock = Stopwatch.StartNew();
@@ -128,7 +132,7 @@ public sealed class ServerBenchmark : IAsyncDisposable
                 int index = Interlocked.Increment(ref next) - 1;
                 if (index >= requests) return;
                 var options = _options.Seed is { } seed ? _options with { Seed = seed + index } : _options;
-                var sample = await SendAsync(index, options, cancellation);
+                var sample = await SendAsync(server.Url, index, options, cancellation);
                 lock (samples) samples.Add(sample);
             }
         }
@@ -137,10 +141,10 @@ public sealed class ServerBenchmark : IAsyncDisposable
     }
 
     /// <summary>One streamed completion: milliseconds to the first text and to the end, and the tokens generated (from the usage chunk).</summary>
-    private async Task<(double FirstText, double Latency, int Tokens)> SendAsync(int index, GenerationOptions options, CancellationToken cancellation)
+    private async Task<(double FirstText, double Latency, int Tokens)> SendAsync(string url, int index, GenerationOptions options, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
-        using var request = new HttpRequestMessage(HttpMethod.Post, _server.Url + "/v1/completions")
+        using var request = new HttpRequestMessage(HttpMethod.Post, url + "/v1/completions")
         {
             Content = new StringContent(RequestBody(_prompts[index % _prompts.Count], options), Encoding.UTF8, "application/json"),
         };
@@ -201,9 +205,10 @@ public sealed class ServerBenchmark : IAsyncDisposable
         return body.ToJsonString();
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         _http.Dispose();
-        await _server.DisposeAsync();
+        _model.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

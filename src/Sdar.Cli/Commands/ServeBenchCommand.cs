@@ -65,7 +65,7 @@ internal static class ServeBenchCommand
             try
             {
                 GenerationFlags.Validate(options, loaded.Config, prompts.Max(p => p.Length));
-                bench = await ServerBenchmark.StartAsync(loaded, prompts, options, engineFlags.Read(parse), threadCount, levels.Max());
+                bench = new ServerBenchmark(loaded, prompts, options, engineFlags.Read(parse), threadCount);
             }
             catch
             {
@@ -75,7 +75,7 @@ internal static class ServeBenchCommand
             await using (bench)
             {
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"model: {loaded.Name}, {loaded.Weights.ParameterCount() / 1e9:F3} B parameters, {threadCount} threads, {requestCount} requests per level, max {options.MaxNewTokens} new tokens, {(loaded.Config.IsDiffusion ? options.Strategy : "autoregressive")}; server on {bench.Url}, clients in this process"));
+                    $"model: {loaded.Name}, {loaded.Weights.ParameterCount() / 1e9:F3} B parameters, {threadCount} threads, {requestCount} requests per level, max {options.MaxNewTokens} new tokens, {(loaded.Config.IsDiffusion ? options.Strategy : "autoregressive")}; a fresh server on loopback per run, clients in this process"));
                 bool asJson = parse.GetValue(json);
                 if (!asJson)
                     output.WriteLine($"{"conc",5} {"HTTP tok/s",11} {"engine tok/s",13} {"HTTP cost",10} {"TTFT ms mean",13} {"p95",7} {"engine 1st block mean",22} {"p95",7} {"lat ms mean",12} {"p95",7}");

@@ -19,7 +19,7 @@ public sealed class ServerBenchmarkTests
     {
         var model = LoadedModel.Open(BundledModels.Locate());
         int[][] prompts = [.. new[] { "What is 2 + 3?", "Tom has 4 apples and buys 5 more. How many now?", "Hi" }.Select(q => model.EncodePrompt(q, chat: true))];
-        await using var bench = await ServerBenchmark.StartAsync(model, prompts, Greedy, new EngineOptions(), threads: 2, maxConcurrency: 2);
+        await using var bench = new ServerBenchmark(model, prompts, Greedy, new EngineOptions(), threads: 2);
         foreach (int concurrency in new[] { 1, 2 })
         {
             var result = await bench.RunAsync(concurrency, requests: 4, rounds: 2);
@@ -36,17 +36,17 @@ public sealed class ServerBenchmarkTests
         Assert.Equal("random-tiny", model.Name);
         Assert.Empty(model.StopTokenIds);
         int[][] prompts = [[1, 2, 3, 4, 5], [9, 8, 7]];
-        await using var bench = await ServerBenchmark.StartAsync(model, prompts, Greedy with { MaxNewTokens = 16 }, new EngineOptions(), threads: 2, maxConcurrency: 2);
+        await using var bench = new ServerBenchmark(model, prompts, Greedy with { MaxNewTokens = 16 }, new EngineOptions(), threads: 2);
         var result = await bench.RunAsync(2, requests: 4);
         Assert.Equal(4 * 16, result.GeneratedTokens);
         Assert.Equal(4 * 16, result.Engine.GeneratedTokens);
     }
 
     [Fact]
-    public async Task Options_the_api_cannot_carry_are_refused()
+    public void Options_the_api_cannot_carry_are_refused()
     {
         using var model = LoadedModel.Open(BundledModels.Locate());
-        await Assert.ThrowsAsync<ArgumentException>(() => ServerBenchmark.StartAsync(model, [[1, 2]], Greedy with { IgnoreEos = true }, new EngineOptions(), 2, 1));
-        await Assert.ThrowsAsync<ArgumentException>(() => ServerBenchmark.StartAsync(model, [[1, 2]], Greedy with { StopStrings = ["x"] }, new EngineOptions(), 2, 1));
+        Assert.Throws<ArgumentException>(() => new ServerBenchmark(model, [[1, 2]], Greedy with { IgnoreEos = true }, new EngineOptions(), 2));
+        Assert.Throws<ArgumentException>(() => new ServerBenchmark(model, [[1, 2]], Greedy with { StopStrings = ["x"] }, new EngineOptions(), 2));
     }
 }
