@@ -1,0 +1,157 @@
+using System.Text.Json;
+using Sdar.Evaluation.Execution;
+using Sdar.Tests.Cli;
+
+namespace Sdar.Tests.Evaluation;
+
+/// <summary>
+/// Generated code is contained and cannot fake a pass. These run real Python in the real sandbox (bubblewrap, which
+/// .ci/run installs); each hostile program must end as failed, and the machine must be as it was.
+/// </summary>
+public sealed class PythonSandboxTests
+{
+    private static readonly PythonSandbox Sandbox = new(new SandboxLimits { WallTime = TimeSpan.FromSeconds(5), CpuSeconds = 2, MemoryBytes = 256L << 20 });
+
+    private static SandboxResult Run(string program) => Sandbox.RunAsync(program).GetAwaiter().GetResult();
+
+    [Fact]
+    public void A_program_that_runs_to_its_end_passes_and_its_output_is_kept()
+    {
+        var result = Run("print('hello')\nassert 1 + 1 == 2\n");
+        Assert.Equal(SandboxOutcome.Passed, result.Outcome);
+        Assert.Equal("hello", result.Stdout);
+        Assert.Equal("", result.Reason);
+    }
+
+    [Theory]
+    [InlineData("assert 1 + 1 == 3", SandboxOutcome.Failed, "AssertionError")]
+    [InlineData("def f(:\n  pass", SandboxOutcome.Failed, "SyntaxError")]
+    [InlineData("import sys\nsys.exit(0)\nassert False", SandboxOutcome.ExitedEarly, "exited early")]
+    [InlineData("raise SystemExit", SandboxOutcome.ExitedEarly, "exited early")]
+    [InlineData("import os\nos._exit(0)\nassert False", SandboxOutcome.Crashed, "os._exit")]
+    [InlineData("print('passed')\nimport os\nos._exit(0)", SandboxOutcome.Crashed, "os._exit")]
+    [InlineData("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nassert False, 'the checks still run'", SandboxOutcome.Failed, "the checks still run")]
+    [InlineData("import os, signal\nos.kill(-1, signal.SIGKILL)", SandboxOutcome.Failed, "ProcessLookupError")]   // nothing outside to kill
+    [InlineData("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", SandboxOutcome.Crashed, "signal 9")]
+    [InlineData("while True:\n  pass", SandboxOutcome.Crashed, "SIGXCPU")]
+    [InlineData("import time\ntime.sleep(60)", SandboxOutcome.TimedOut, "wall-time")]
+    [InlineData("x = bytearray(1 << 30)", SandboxOutcome.Failed, "MemoryError")]
+    [InlineData("chunks = []\nwhile True:\n  chunks.append(bytearray(1 << 20))", SandboxOutcome.Failed, "MemoryError")]
+    public void Hostile_or_broken_programs_fail_with_the_reason(string program, SandboxOutcome outcome, string reason)
+    {
+        var result = Run(program);
+        Assert.Equal(outcome, result.Outcome);
+        Assert.Contains(reason, result.Reason, StringComparison.Ordinal);
+        Assert.False(result.Passed);
+    }
+
+    [Fact]
+    public void A_fork_bomb_is_held_to_the_process_limit_and_nothing_outlives_the_run()
+    {
+        var result = Run("""
+            import os
+            n = 0
+            try:
+                while True:
+                    if os.fork() == 0:
+                        import time
+                        time.sleep(30)
+                        os._exit(0)
+                    n += 1
+            except OSError:
+                print(n)
+            """);
+        Assert.Equal(SandboxOutcome.Passed, result.Outcome);
+        Assert.InRange(int.Parse(result.Stdout, System.Globalization.CultureInfo.InvariantCulture), 0, 16);
+        // The sleeping children died with the sandbox: no python of the sandbox's user is left.
+        Thread.Sleep(200);
+        Assert.DoesNotContain(System.Diagnostics.Process.GetProcessesByName("python3"), p => SleepsInSandbox(p));
+    }
+
+    private static bool SleepsInSandbox(System.Diagnostics.Process process)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{process.Id}/cmdline").Contains("_sdar_run", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
+    public void Writes_outside_the_private_tmp_are_refused_and_the_machine_is_unchanged()
+    {
+        string outside = Path.Combine(AppContext.BaseDirectory, $"sandbox-escape-{Guid.NewGuid():N}");
+        string hostTmp = Path.Combine(Path.GetTempPath(), $"sandbox-escape-{Guid.NewGuid():N}");
+        var result = Run($$"""
+            import os
+            open("local.txt", "w").write("mine")           # its own folder
+            open("/tmp/{{Path.GetFileName(hostTmp)}}", "w").write("x")    # the private /tmp, not the machine's
+            blocked = 0
+            for path in ["{{outside}}", "/usr/evil", "/etc/evil"]:
+                try:
+                    open(path, "w").write("x")
+                except OSError:
+                    blocked += 1
+            assert blocked == 3, blocked
+            import socket
+            try:
+                socket.create_connection(("1.1.1.1", 80), timeout=1)
+                assert False, "network reachable"
+            except OSError:
+                pass
+            """);
+        Assert.True(result.Passed, result.Reason + result.Stderr);
+        Assert.False(File.Exists(outside));
+        Assert.False(File.Exists(hostTmp));
+    }
+
+    [Fact]
+    public void Huge_output_is_cut_not_blocking()
+    {
+        var result = Run("import sys\nfor i in range(200000):\n  sys.stdout.write('x' * 100)\n");
+        Assert.Equal(SandboxOutcome.Passed, result.Outcome);
+        Assert.True(result.Stdout.Length <= Sandbox.Limits.MaxOutputChars);
+    }
+
+    private static IEnumerable<JsonElement> Items(string file) =>
+        File.ReadLines(CliRunner.Fixture("benchmarks", file)).Select(line => JsonDocument.Parse(line).RootElement);
+
+    [Fact]
+    public async Task Canonical_HumanEval_solutions_pass_and_broken_ones_fail()
+    {
+        foreach (var item in Items("humaneval-6.jsonl"))
+        {
+            string prompt = item.GetProperty("prompt").GetString()!, test = item.GetProperty("test").GetString()!, entry = item.GetProperty("entry_point").GetString()!;
+            string solution = item.GetProperty("canonical_solution").GetString()!;
+            var good = await Sandbox.RunAsync(CodePrograms.HumanEval(prompt, solution, test, entry));
+            Assert.True(good.Passed, $"{item.GetProperty("task_id")}: {good.Reason}");
+            var wrong = await Sandbox.RunAsync(CodePrograms.HumanEval(prompt, "    return None\n", test, entry));
+            Assert.Equal(SandboxOutcome.Failed, wrong.Outcome);
+            var cheat = await Sandbox.RunAsync(CodePrograms.HumanEval(prompt, "    return None\nimport sys\nsys.exit(0)\n", test, entry));
+            Assert.False(cheat.Passed);
+        }
+    }
+
+    [Fact]
+    public async Task Reference_MBPP_code_passes_its_asserts_and_broken_code_fails()
+    {
+        foreach (var item in Items("mbpp-test-10.jsonl"))
+        {
+            string code = item.GetProperty("code").GetString()!, setup = item.GetProperty("test_setup_code").GetString()!;
+            var tests = item.GetProperty("test_list").EnumerateArray().Select(t => t.GetString()!).ToArray();
+            var good = await Sandbox.RunAsync(CodePrograms.Mbpp(code, setup, tests));
+            Assert.True(good.Passed, $"{item.GetProperty("task_id")}: {good.Reason}");
+            if (item.GetProperty("task_id").GetInt32() == 477)   // is_lower: a wrong answer fails its asserts
+                Assert.Equal(SandboxOutcome.Failed, (await Sandbox.RunAsync(CodePrograms.Mbpp("def is_lower(string):\n  return string.upper()", setup, tests))).Outcome);
+            var broken = await Sandbox.RunAsync(CodePrograms.Mbpp(code + "\nraise ValueError('broken')", setup, tests));
+            Assert.Equal(SandboxOutcome.Failed, broken.Outcome);
+        }
+    }
+}
