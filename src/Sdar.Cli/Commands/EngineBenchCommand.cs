@@ -21,19 +21,15 @@ internal static class EngineBenchCommand
         var shape = new Option<string?>("--shape") { Description = $"Benchmark a random BF16 model of a real shape built in memory (random prompts, no early stop): {string.Join(", ", ModelShapes.Names)}.", HelpName = "NAME" };
         shape.OneOfNames(ModelShapes.Names);
         var concurrency = CliParsing.IntListOption("--concurrency", "Requests in flight at once (closed loop: a finished request is replaced by the next), comma-separated.", "LIST", minimum: 1, [1, 4, 8, 16], maximum: 4096);
-        var requests = new Option<int?>("--requests") { Description = "Requests per concurrency level (default: 2 x the largest concurrency, at least 8).", HelpName = "N" };
-        requests.Integer(1, 1_000_000);
-        var promptTokens = new Option<int>("--prompt-tokens") { Description = "--shape: prompt length in tokens.", DefaultValueFactory = _ => 64, HelpName = "N" };
-        promptTokens.Integer(1, CliParsing.MaxTokens);
-        var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores).", HelpName = "N" };
-        threads.Integer(1, 4096);
+        var load = new BenchLoad();
         var json = new Option<bool>("--json") { Description = "Print one JSON object per concurrency: concurrency, tokens_per_second, tokens_per_forward, latency_ms_p50, latency_ms_p95, first_block_ms_mean, gflops, machine_peak_gflops." };
         var flags = new GenerationFlags(defaultMaxNewTokens: 128, temperatureDefaultText: "0 (greedy)");
         var engineFlags = new EngineFlags();
         var command = new Command("engine", "Aggregate tokens/s, tokens per forward, latency and time to the first block of the engine at each concurrency, with the forwards' GFLOP/s against this machine's FMA peak. --model DIR uses the synthetic GSM8K-style questions as chat prompts.")
         {
-            model, shape, concurrency, requests, promptTokens, threads, json,
+            model, shape, concurrency, json,
         };
+        load.AddTo(command);
         flags.AddTo(command);
         engineFlags.AddTo(command);
         command.SetAction(parse =>
@@ -41,10 +37,10 @@ internal static class EngineBenchCommand
             CliParsing.Require(parse.Given(model) != parse.Given(shape), "give exactly one of --model DIR or --shape NAME");
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            int threadCount = parse.GetValue(threads) ?? Environment.ProcessorCount;
+            int threadCount = load.Threads(parse);
             MatMul.Threads = threadCount;
             var levels = parse.GetValue(concurrency)!;
-            int requestCount = parse.GetValue(requests) ?? Math.Max(8, 2 * levels.Max());
+            int requestCount = load.Requests(parse, levels);
             var engineOptions = engineFlags.Read(parse);
             LoadedModel? loaded = null;
             try
@@ -60,10 +56,7 @@ internal static class EngineBenchCommand
                     weights = RandomModel.Create(ModelShapes.Get(name), DType.BF16, seed: 1);
                     languageModel = new FastModel(weights);
                     stopIds = [];
-                    var random = new Random(1);
-                    int length = parse.GetValue(promptTokens);
-                    prompts = Enumerable.Range(0, requestCount)
-                        .Select(_ => Enumerable.Range(0, length).Select(_ => random.Next(Math.Min(weights.Config.VocabSize, 100_000))).ToArray()).ToArray();
+                    prompts = load.RandomPrompts(parse, requestCount, weights.Config.VocabSize);
                     // A random model never means to stop: every request generates exactly --max-new-tokens.
                     options = flags.Read(parse, Sdar.Config.GenerationConfig.Empty, fallbackTemperature: 0) with { IgnoreEos = true };
                 }
@@ -73,9 +66,7 @@ internal static class EngineBenchCommand
                     weights = loaded.Weights;
                     languageModel = loaded.Model;
                     stopIds = loaded.StopTokenIds;
-                    var (_, _, questions) = SyntheticDataset.Split(new DatasetOptions { Train = 1, Validation = 1, Test = requestCount, Seed = 1234 });
-                    var model0 = loaded;
-                    prompts = questions.Select(q => GsmEvaluator.Prompt(model0, q.Question, chat: true)).ToArray();
+                    prompts = BenchLoad.QuestionPrompts(loaded, requestCount);
                     options = flags.Read(parse, Sdar.Config.GenerationConfig.Empty, fallbackTemperature: 0);
                 }
                 GenerationFlags.Validate(options, weights.Config, prompts.Max(p => p.Length));

@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Sdar.Data;
-using Sdar.Evaluation;
 using Sdar.Model.Kernels;
 using Sdar.Runtime;
 using Sdar.Server;
@@ -19,48 +17,33 @@ internal static class ServeBenchCommand
         var shape = ServeCommand.ShapeOption("Benchmark a random BF16 model of a real shape built in memory (random prompts, no early stop)");
         var tokenizer = ServeCommand.TokenizerOption();
         var concurrency = CliParsing.IntListOption("--concurrency", "HTTP clients in flight at once (closed loop), comma-separated.", "LIST", minimum: 1, [1, 4, 8, 16], maximum: 1024);
-        var requests = new Option<int?>("--requests") { Description = "Requests per concurrency level (default: 2 x the largest concurrency, at least 8).", HelpName = "N" };
-        requests.Integer(1, 1_000_000);
-        var promptTokens = new Option<int>("--prompt-tokens") { Description = "--shape: prompt length in tokens.", DefaultValueFactory = _ => 64, HelpName = "N" };
-        promptTokens.Integer(1, CliParsing.MaxTokens);
+        var load = new BenchLoad();
         var rounds = new Option<int>("--rounds") { Description = "Rounds per concurrency, engine and HTTP alternating; the median round is reported.", DefaultValueFactory = _ => 3, HelpName = "N" };
         rounds.Integer(1, 1000);
-        var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores).", HelpName = "N" };
-        threads.Integer(1, 4096);
         var json = new Option<bool>("--json") { Description = "Print one JSON object per concurrency with the HTTP and the engine figures." };
         var flags = new GenerationFlags(defaultMaxNewTokens: 128, temperatureDefaultText: "0 (greedy)");
         var engineFlags = new EngineFlags();
         var command = new Command("serve", "Aggregate tokens/s, time to first text and latency through sdar serve's HTTP API (streamed /v1/completions from concurrent clients on loopback), next to the engine's own figures for the same requests in the same run, and the share the HTTP layer costs.")
         {
-            model, shape, tokenizer, concurrency, requests, rounds, promptTokens, threads, json,
+            model, shape, tokenizer, concurrency, rounds, json,
         };
+        load.AddTo(command);
         flags.AddTo(command);
         engineFlags.AddTo(command);
         command.SetAction(async (parse, cancellation) =>
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            int threadCount = parse.GetValue(threads) ?? Environment.ProcessorCount;
+            int threadCount = load.Threads(parse);
             MatMul.Threads = threadCount;
             var levels = parse.GetValue(concurrency)!;
-            int requestCount = parse.GetValue(requests) ?? Math.Max(8, 2 * levels.Max());
+            int requestCount = load.Requests(parse, levels);
             var loaded = ServeCommand.OpenModel(parse, model, shape, tokenizer, error);
-            int[][] prompts;
-            Sdar.Decoding.GenerationOptions options;
-            if (parse.GetValue(shape) is not null)
-            {
-                var random = new Random(1);
-                int length = parse.GetValue(promptTokens);
-                int ids = Math.Min(loaded.Config.VocabSize, 100_000);
-                prompts = [.. Enumerable.Range(0, requestCount).Select(_ => Enumerable.Range(0, length).Select(_ => random.Next(ids)).ToArray())];
-                options = flags.Read(parse, Sdar.Config.GenerationConfig.Empty, fallbackTemperature: 0);   // no stop ids: every answer is max-new-tokens long
-            }
-            else
-            {
-                var (_, _, questions) = SyntheticDataset.Split(new DatasetOptions { Train = 1, Validation = 1, Test = requestCount, Seed = 1234 });
-                prompts = [.. questions.Select(q => GsmEvaluator.Prompt(loaded, q.Question, chat: true))];
-                options = flags.Read(parse, Sdar.Config.GenerationConfig.Empty, fallbackTemperature: 0);
-            }
+            // No stop ids for a --shape model: every answer is --max-new-tokens long.
+            int[][] prompts = parse.GetValue(shape) is not null
+                ? load.RandomPrompts(parse, requestCount, loaded.Config.VocabSize)
+                : BenchLoad.QuestionPrompts(loaded, requestCount);
+            var options = flags.Read(parse, Sdar.Config.GenerationConfig.Empty, fallbackTemperature: 0);
             ServerBenchmark bench;
             try
             {
