@@ -70,7 +70,7 @@ public sealed class MmluBenchmark : IBenchmark
         var prompt = new StringBuilder();
         if (question.Subject is { Length: > 0 } subject)
             // format_subject prefixes every word with a space, so the official header has two spaces after "about".
-            prompt.Append("The following are multiple choice questions (with answers) about").Append(string.Concat(subject.Split('_').Select(w => " " + w))).Append(".\n\n");
+            prompt.Append("The following are multiple choice questions (with answers) about ").Append(string.Concat(subject.Split('_').Select(w => " " + w))).Append(".\n\n");
         else
             prompt.Append("The following are multiple choice questions (with answers).\n\n");
         foreach (ChoiceItem shot in shots) Example(prompt, shot).Append(' ').Append(shot.AnswerLetter).Append("\n\n");

@@ -7,7 +7,9 @@ namespace Sdar.Evaluation.IfEval;
 /// scripts), letters peculiar to one language split Cyrillic (uk / bg / ru), Arabic-script (ur / fa / ar) and
 /// Devanagari (mr / ne / hi) text, and Latin-script text goes to the language whose common words it uses most
 /// (en, es, pt, fr, de, it, nl, pl, fi, sw, id, tr, vi). That covers the 30 languages IFEval asks for; a text
-/// with no letters is undetectable, which the official checkers count as followed.
+/// with no letters is undetectable, which the official checkers count as followed. Text is lower-cased first;
+/// langdetect is not, and on all-capital text it can differ (it calls "DER SCHNEE FIEL LEISE UND DIE STADT IST
+/// WEISS." English, this detector German), which matters for change_case:english_capital.
 /// </summary>
 public static class LanguageDetector
 {
