@@ -33,6 +33,44 @@ public static partial class GsmAnswer
             : null;
     }
 
+    // A number as a model writes one: an optional sign (ASCII or Unicode minus, not a hyphen inside "3-5"), digits with
+    // thousands grouped by commas only in threes ("1,234" but not "12,5"), an optional decimal part; a trailing
+    // period or unit is not part of it.
+    [GeneratedRegex(@"(?<![0-9A-Za-z.])[-\u2212]?\$?\s?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")]
+    private static partial Regex LooseNumber();
+
+    [GeneratedRegex(@"answer\s*(?:is|:)", RegexOptions.IgnoreCase)]
+    private static partial Regex AnswerPhrase();
+
+    /// <summary>
+    /// The final answer of a model's completion, normalised as <see cref="Extract"/> does: the number after the last
+    /// <c>####</c> when there is one; else the number in the last <c>\boxed{}</c>; else the first number after the last
+    /// "the answer is" / "Answer:"; else the last number of the text. Null when there is no number at all.
+    /// </summary>
+    public static string? ExtractPrediction(string completion)
+    {
+        if (completion.Contains(Marker, StringComparison.Ordinal))
+            return Extract(completion);
+        if (Sdar.Evaluation.MathAnswer.LastBoxed(completion) is { } boxed)
+            return FirstNumber(boxed);
+        var phrases = AnswerPhrase().Matches(completion);
+        if (phrases.Count > 0 && FirstNumber(completion[(phrases[^1].Index + phrases[^1].Length)..]) is { } stated)
+            return stated;
+        var numbers = LooseNumber().Matches(completion);
+        return numbers.Count == 0 ? null : Parse(numbers[^1].Value);
+    }
+
+    private static string? FirstNumber(string text) => LooseNumber().Match(text) is { Success: true } m ? Parse(m.Value) : null;
+
+    private static string? Parse(string raw)
+    {
+        string plain = raw.Replace(",", "", StringComparison.Ordinal).Replace("$", "", StringComparison.Ordinal)
+            .Replace(" ", "", StringComparison.Ordinal).Replace('\u2212', '-');
+        return decimal.TryParse(plain, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+            ? Normalise(value)
+            : null;
+    }
+
     /// <summary>True when both texts have a final answer and the two numbers are equal.</summary>
     public static bool IsCorrect(string prediction, string reference)
     {

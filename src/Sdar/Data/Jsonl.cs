@@ -55,7 +55,7 @@ public static class Jsonl
     /// </summary>
     public const int MaxLineBytes = 64 << 20;
 
-    private static IEnumerable<T> ReadObjects<T>(string path, Func<JsonElement, string, T> read)
+    internal static IEnumerable<T> ReadObjects<T>(string path, Func<JsonElement, string, T> read)
     {
         int lineNumber = 0;
         foreach (var line in ReadLineBytes(path))

@@ -1,0 +1,59 @@
+using System.Globalization;
+using System.Text.Json;
+using Sdar.Evaluation;
+
+namespace Sdar.Cli.Commands;
+
+/// <summary><c>sdar eval --completions</c>: scores completions produced elsewhere against a benchmark's data file.</summary>
+internal static class EvalScoring
+{
+    public sealed record Request(string Benchmark, string Data, string Completions, string? Predictions, bool Json, bool SeveralPerItem, int[] PassAtK, ulong ChoiceSeed);
+
+    public static int Run(Request request, TextWriter output, JsonSerializerOptions jsonOptions)
+    {
+        var data = Benchmarks.Get(request.Benchmark, request.ChoiceSeed);
+        if (data is not IBenchmark benchmark)
+            throw new ArgumentException($"--benchmark {request.Benchmark}: its completions are scored by running them as programs, which sdar eval does not do");
+        // Checked and locked before any scoring, so an unwritable path fails at once.
+        using var predictionsLock = request.Predictions is null ? null : Sdar.IO.OutputPaths.ClaimFile(request.Predictions, "--predictions");
+        var items = benchmark.Read(request.Data);
+        var completions = CompletionsFile.Read(request.Completions, items, request.SeveralPerItem);
+        var report = BenchmarkScorer.Score(benchmark, items, completions, request.PassAtK);
+        if (request.Predictions is not null) BenchmarkScorer.WriteVerdicts(request.Predictions, report);
+        output.WriteLine(request.Json ? JsonSerializer.Serialize(Summary(report, request), jsonOptions) : Text(report));
+        return 0;
+    }
+
+    private static Dictionary<string, object?> Summary(BenchmarkReport report, Request request)
+    {
+        var summary = new Dictionary<string, object?>
+        {
+            ["benchmark"] = report.Benchmark, ["data"] = Path.GetFullPath(request.Data), ["completions"] = Path.GetFullPath(request.Completions),
+            ["count"] = report.Count, ["samples"] = report.Samples, ["correct"] = report.Correct, ["accuracy"] = Math.Round(report.Accuracy, 4),
+        };
+        if (report.IfEval is { } ifeval)
+        {
+            summary["prompt_strict"] = Math.Round(ifeval.PromptStrict, 4);
+            summary["instruction_strict"] = Math.Round(ifeval.InstructionStrict, 4);
+            summary["prompt_loose"] = Math.Round(ifeval.PromptLoose, 4);
+            summary["instruction_loose"] = Math.Round(ifeval.InstructionLoose, 4);
+        }
+        if (report.PassAtK.Count > 0) summary["pass_at_k"] = report.PassAtK.ToDictionary(p => p.K.ToString(CultureInfo.InvariantCulture), p => Math.Round(p.PassAtK, 4));
+        if (report.MajorityAccuracy is { } majority && report.Samples > report.Count) summary["majority_accuracy"] = Math.Round(majority, 4);
+        return summary;
+    }
+
+    private static string Text(BenchmarkReport report)
+    {
+        var parts = new List<string>();
+        if (report.IfEval is { } i)
+            parts.Add(string.Create(CultureInfo.InvariantCulture,
+                $"prompt strict {i.PromptStrict:P1}, instruction strict {i.InstructionStrict:P1}, prompt loose {i.PromptLoose:P1}, instruction loose {i.InstructionLoose:P1}"));
+        else
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"accuracy {report.Accuracy:P1} ({report.Correct}/{report.Samples})"));
+        parts.AddRange(report.PassAtK.Select(p => string.Create(CultureInfo.InvariantCulture, $"pass@{p.K} {p.PassAtK:P1}")));
+        if (report.MajorityAccuracy is { } majority && report.Samples > report.Count)
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"majority vote {majority:P1}"));
+        return $"{report.Benchmark}: {string.Join(", ", parts)} over {report.Count} items" + (report.Samples > report.Count ? $" ({report.Samples} completions)" : "");
+    }
+}
