@@ -12,8 +12,8 @@ internal static class EvalScoring
     public static int Run(Request request, TextWriter output, JsonSerializerOptions jsonOptions)
     {
         var data = Benchmarks.Get(request.Benchmark, request.ChoiceSeed);
-        if (data is not IBenchmark benchmark)
-            throw new ArgumentException($"--benchmark {request.Benchmark}: its completions are scored by running them as programs, which sdar eval does not do");
+        // HumanEval and MBPP completions are scored by running them, each in its own sandbox.
+        var benchmark = data as IBenchmark ?? new Sdar.Evaluation.Execution.CodeExecutionBenchmark(data, new Sdar.Evaluation.Execution.PythonSandbox());
         // Checked and locked before any scoring, so an unwritable path fails at once.
         using var predictionsLock = request.Predictions is null ? null : Sdar.IO.OutputPaths.ClaimFile(request.Predictions, "--predictions");
         var items = benchmark.Read(request.Data);

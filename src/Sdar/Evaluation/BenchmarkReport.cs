@@ -80,6 +80,12 @@ public static class BenchmarkScorer
                 WriteFollowed(w, "strict", instructions.FollowAllStrict, instructions.FollowedStrict);
                 WriteFollowed(w, "loose", instructions.FollowAllLoose, instructions.FollowedLoose);
             }
+            else if (v.Code is { } code)
+            {
+                w.WriteBoolean("passed", v.Correct);
+                w.WriteString("outcome", code.Outcome);
+                w.WriteString("failure_reason", code.Reason);
+            }
             else
             {
                 w.WriteString("extracted_answer", v.ExtractedAnswer);

@@ -27,7 +27,11 @@ public sealed record BenchmarkVerdict(
     string? VoteKey,
     string? Reference,
     bool Correct,
-    InstructionVerdict? Instructions = null);
+    InstructionVerdict? Instructions = null,
+    CodeRun? Code = null);
+
+/// <summary>How a HumanEval / MBPP program ran in the sandbox: its outcome and, when it did not pass, why.</summary>
+public sealed record CodeRun(string Outcome, string Reason);
 
 /// <summary>IFEval's verdict on one response: every instruction checked strictly and loosely (evaluation_lib.py).</summary>
 public sealed record InstructionVerdict(IReadOnlyList<string> InstructionIds, IReadOnlyList<bool> FollowedStrict, IReadOnlyList<bool> FollowedLoose)
@@ -38,7 +42,7 @@ public sealed record InstructionVerdict(IReadOnlyList<string> InstructionIds, IR
 
 /// <summary>
 /// A benchmark's data side: reads its items from the official file format and builds the prompt a model is given.
-/// HumanEval and MBPP stop here (their scoring runs programs, which is not this library's job).
+/// HumanEval and MBPP are scored by running programs (<see cref="Execution.CodeExecutionBenchmark"/>).
 /// </summary>
 public interface IBenchmarkData
 {

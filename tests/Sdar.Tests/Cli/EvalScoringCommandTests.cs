@@ -42,7 +42,7 @@ public class EvalScoringCommandTests
     }
 
     [Theory]
-    [InlineData("humaneval", "humaneval-6.jsonl", "running them as programs")]
+    [InlineData("humaneval", "humaneval-6.jsonl", "no completion for")]
     [InlineData("gsm8k", "gsm8k-test-12.jsonl", "no completion for")]
     public void Unscorable_requests_fail_with_a_message_naming_the_problem(string benchmark, string data, string expected)
     {
@@ -50,6 +50,29 @@ public class EvalScoringCommandTests
         var (code, _, error) = CliRunner.Run("eval", "--benchmark", benchmark, "--data", Data(data), "--completions", completions.Path);
         Assert.NotEqual(0, code);
         Assert.Contains(expected, error);
+    }
+
+    [Fact]
+    public void HumanEval_samples_are_run_in_the_sandbox_and_scored_with_pass_at_k()
+    {
+        if (!File.Exists("/usr/bin/bwrap") && !File.Exists("/bin/bwrap")) return;   // the sandbox tests check the refusal there
+        var items = File.ReadLines(Data("humaneval-6.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        var lines = items.SelectMany(item => new[]
+        {
+            $$"""{"task_id": "{{item.GetProperty("task_id").GetString()}}", "completion": {{JsonSerializer.Serialize(item.GetProperty("canonical_solution").GetString())}}}""",
+            $$"""{"task_id": "{{item.GetProperty("task_id").GetString()}}", "completion": "    import sys\n    sys.exit(0)\n"}""",
+        }).ToArray();
+        using var completions = BenchmarkFiles.Write("samples.jsonl", lines);
+        using var predictions = BenchmarkFiles.Write("verdicts.jsonl");
+        var (code, output, error) = CliRunner.Run("eval", "--benchmark", "humaneval", "--data", Data("humaneval-6.jsonl"),
+            "--completions", completions.Path, "--samples", "--pass-at", "1,2", "--predictions", predictions.Path, "--json");
+        Assert.True(code == 0, error);
+        var summary = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(0.5, summary.GetProperty("accuracy").GetDouble());
+        var verdicts = File.ReadLines(predictions.Path).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.Equal(12, verdicts.Length);
+        Assert.Equal(6, verdicts.Count(v => v.GetProperty("passed").GetBoolean()));
+        Assert.Equal(6, verdicts.Count(v => v.GetProperty("outcome").GetString() == "exited_early"));
     }
 
     [Theory]

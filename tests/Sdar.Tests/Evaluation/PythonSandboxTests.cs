@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Sdar.Evaluation;
 using Sdar.Evaluation.Execution;
 using Sdar.Tests.Cli;
 
@@ -143,40 +143,36 @@ public sealed class PythonSandboxTests
         Assert.True(result.Stdout.Length <= Sandbox.Limits.MaxOutputChars);
     }
 
-    private static IEnumerable<JsonElement> Items(string file) =>
-        File.ReadLines(CliRunner.Fixture("benchmarks", file)).Select(line => JsonDocument.Parse(line).RootElement);
-
     [Fact]
-    public async Task Canonical_HumanEval_solutions_pass_and_broken_ones_fail()
+    public void Canonical_HumanEval_solutions_pass_and_broken_ones_fail()
     {
         if (!CanRun) return;
-        foreach (var item in Items("humaneval-6.jsonl"))
+        var benchmark = new CodeExecutionBenchmark(new HumanEvalBenchmark(), Sandbox);
+        foreach (HumanEvalItem item in benchmark.Read(CliRunner.Fixture("benchmarks", "humaneval-6.jsonl")))
         {
-            string prompt = item.GetProperty("prompt").GetString()!, test = item.GetProperty("test").GetString()!, entry = item.GetProperty("entry_point").GetString()!;
-            string solution = item.GetProperty("canonical_solution").GetString()!;
-            var good = await Sandbox.RunAsync(CodePrograms.HumanEval(prompt, solution, test, entry));
-            Assert.True(good.Passed, $"{item.GetProperty("task_id")}: {good.Reason}");
-            var wrong = await Sandbox.RunAsync(CodePrograms.HumanEval(prompt, "    return None\n", test, entry));
-            Assert.Equal(SandboxOutcome.Failed, wrong.Outcome);
-            var cheat = await Sandbox.RunAsync(CodePrograms.HumanEval(prompt, "    return None\nimport sys\nsys.exit(0)\n", test, entry));
-            Assert.False(cheat.Passed);
+            var good = benchmark.Score(item, item.CanonicalSolution);
+            Assert.True(good.Correct, $"{item.Id}: {good.Code}");
+            Assert.Equal("passed", good.Code!.Outcome);
+            var wrong = benchmark.Score(item, "    return None\n");
+            Assert.Equal("failed", wrong.Code!.Outcome);
+            var cheat = benchmark.Score(item, "    return None\nimport sys\nsys.exit(0)\n");
+            Assert.False(cheat.Correct);
+            Assert.Equal("exited_early", cheat.Code!.Outcome);
         }
     }
 
     [Fact]
-    public async Task Reference_MBPP_code_passes_its_asserts_and_broken_code_fails()
+    public void Reference_MBPP_code_passes_its_asserts_and_broken_code_fails()
     {
         if (!CanRun) return;
-        foreach (var item in Items("mbpp-test-10.jsonl"))
+        var benchmark = new CodeExecutionBenchmark(new MbppBenchmark(), Sandbox);
+        foreach (MbppItem item in benchmark.Read(CliRunner.Fixture("benchmarks", "mbpp-test-10.jsonl")))
         {
-            string code = item.GetProperty("code").GetString()!, setup = item.GetProperty("test_setup_code").GetString()!;
-            var tests = item.GetProperty("test_list").EnumerateArray().Select(t => t.GetString()!).ToArray();
-            var good = await Sandbox.RunAsync(CodePrograms.Mbpp(code, setup, tests));
-            Assert.True(good.Passed, $"{item.GetProperty("task_id")}: {good.Reason}");
-            if (item.GetProperty("task_id").GetInt32() == 477)   // is_lower: a wrong answer fails its asserts
-                Assert.Equal(SandboxOutcome.Failed, (await Sandbox.RunAsync(CodePrograms.Mbpp("def is_lower(string):\n  return string.upper()", setup, tests))).Outcome);
-            var broken = await Sandbox.RunAsync(CodePrograms.Mbpp(code + "\nraise ValueError('broken')", setup, tests));
-            Assert.Equal(SandboxOutcome.Failed, broken.Outcome);
+            var good = benchmark.Score(item, item.Code);
+            Assert.True(good.Correct, $"{item.Id}: {good.Code}");
+            if (item.Id == 477)   // is_lower: a wrong answer fails its asserts
+                Assert.Equal("failed", benchmark.Score(item, "def is_lower(string):\n  return string.upper()").Code!.Outcome);
+            Assert.False(benchmark.Score(item, item.Code + "\nraise ValueError('broken')").Correct);
         }
     }
 }
