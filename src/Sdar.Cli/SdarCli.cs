@@ -39,6 +39,7 @@ public static partial class SdarCli
         root.Add(InfoCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(ExportCommand.Create());
+        root.Add(QuantizeCommand.Create());
         root.Add(EvalCommand.Create());
         root.Add(ServeCommand.Create());
         root.Add(TrainingCommands.Train());

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Sdar.IO;
 using Sdar.Checkpoints;
 using Sdar.Config;
 using Sdar.Model;

@@ -52,7 +52,12 @@ public sealed class Checkpoint : IDisposable
         var files = WeightFiles.OpenDirectory(directory);
         try
         {
-            var weights = ModelWeights.Bind(config, files.Tensors, files.Origin, files.FileOf);
+            // Packed quantized weights (NAME.qweight + NAME.scales) are checked and bound as NAME.weight.
+            var tensors = QuantizedTensors.Assemble(config, files.Tensors, files.FileOf);
+            string FileOf(string name) => files.Tensors.ContainsKey(name) || !name.EndsWith(QuantizedTensors.WeightSuffix, StringComparison.Ordinal)
+                ? files.FileOf(name)
+                : files.FileOf(name[..^QuantizedTensors.WeightSuffix.Length] + QuantizedTensors.ValuesSuffix);
+            var weights = ModelWeights.Bind(config, tensors, files.Origin, FileOf);
             return new Checkpoint(directory, config, generation, files, weights);
         }
         catch

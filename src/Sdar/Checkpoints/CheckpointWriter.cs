@@ -30,9 +30,13 @@ public static class CheckpointWriter
         string configPath = Path.Combine(dir, ConfigLoader.ConfigFileName);
         ConfigLoader.Validate(config, configPath);
         ModelWeights.Bind(config, tensors, $"tensors to save in {dir}");
+        var quantized = tensors.Where(kv => kv.Value.DType.IsQuantized()).Select(kv => kv.Key).Order(StringComparer.Ordinal).FirstOrDefault();
+        if (quantized is not null && config.QuantizationConfig?.WeightFormat != tensors[quantized].DType)
+            throw new ArgumentException($"tensor '{quantized}' is {tensors[quantized].DType}, but the config's quantization_config is {config.QuantizationConfig?.Format ?? "absent"}");
         Directory.CreateDirectory(dir);
 
-        SafetensorsWriter.Write(Path.Combine(dir, WeightFiles.SingleFileName), tensors, SafetensorsWriter.PyTorchMetadata);
+        // Quantized weights are written as NAME.qweight and NAME.scales (QuantizedTensors).
+        SafetensorsWriter.Write(Path.Combine(dir, WeightFiles.SingleFileName), QuantizedTensors.Split(tensors), SafetensorsWriter.PyTorchMetadata);
         File.Delete(Path.Combine(dir, WeightFiles.IndexFileName));
         var dtype = tensors.TryGetValue("model.embed_tokens.weight", out var embed) ? embed.DType : (DType?)null;
         AtomicFile.WriteText(configPath, ToConfigJson(config, dtype));

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sdar.Config;
+using Sdar.Model;
 
 namespace Sdar.Checkpoints;
 
@@ -160,7 +161,25 @@ public static class ConfigLoader
         }
         foreach (int id in config.EosTokenIds)
             if (id < 0 || id >= config.VocabSize) Fail("eos_token_id", $"({id}) must lie in the vocabulary [0, {config.VocabSize})");
+        if (config.QuantizationConfig is { } quantization) Validate(quantization, origin);
         CheckSizes(config, origin);
+    }
+
+    private static void Validate(QuantizationConfig quantization, string origin)
+    {
+        void Fail(string field, string problem) => throw new CheckpointException($"{origin}: field 'quantization_config.{field}' {problem}");
+        if (quantization.QuantMethod != QuantizationConfig.MethodName)
+            Fail("quant_method", $"is '{quantization.QuantMethod}'; this loader reads only '{QuantizationConfig.MethodName}' (written by sdar quantize)");
+        int bits = quantization.Format switch
+        {
+            "q8_0" => 8,
+            "q4_0" => 4,
+            _ => 0,
+        };
+        if (bits == 0) Fail("format", $"is '{quantization.Format}', expected q8_0 or q4_0");
+        if (quantization.Bits != bits) Fail("bits", $"is {quantization.Bits}, but format {quantization.Format} has {bits}");
+        if (quantization.GroupSize != QuantizedGroup.Size)
+            Fail("group_size", $"is {quantization.GroupSize}; the kernels use groups of {QuantizedGroup.Size}");
     }
 
     /// <summary>

@@ -132,24 +132,4 @@ public static class RandomModel
         foreach (char c in text) hash = (hash ^ c) * 0x100000001B3UL;
         return hash;
     }
-
-    /// <summary>Unmanaged memory freed when the last tensor referring to it is collected.</summary>
-    private sealed unsafe class NativeBuffer
-    {
-        private readonly long _bytes;
-        public byte* Pointer { get; }
-
-        public NativeBuffer(long bytes)
-        {
-            _bytes = Math.Max(bytes, 1);
-            Pointer = (byte*)NativeMemory.AlignedAlloc((nuint)_bytes, 64);
-            GC.AddMemoryPressure(_bytes);
-        }
-
-        ~NativeBuffer()
-        {
-            NativeMemory.AlignedFree(Pointer);
-            GC.RemoveMemoryPressure(_bytes);
-        }
-    }
 }

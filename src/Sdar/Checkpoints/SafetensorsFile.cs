@@ -150,8 +150,10 @@ public sealed unsafe class SafetensorsFile : IDisposable
             "BF16" => DType.BF16,
             "F16" => DType.F16,
             "F32" => DType.F32,
+            "I8" => DType.I8,
+            "U8" => DType.U8,
             _ => throw new CheckpointException(
-                $"{Where()}: dtype '{dtypeName}' is not supported (supported: BF16, F16, F32)"),
+                $"{Where()}: dtype '{dtypeName}' is not supported (supported: BF16, F16, F32, and I8 / U8 for packed quantized weights)"),
         };
 
         if (!entry.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)

@@ -41,6 +41,9 @@ public sealed record ModelConfig
     public bool NormTopkProb { get; init; }
     public IReadOnlyList<int> MlpOnlyLayers { get; init; } = [];
 
+    /// <summary>Set when the Linear weights are stored group-quantized (<c>sdar quantize</c>); null otherwise.</summary>
+    public QuantizationConfig? QuantizationConfig { get; init; }
+
     /// <summary>True for block diffusion checkpoints ("sdar", "sdar_moe"); false for AR ("qwen3", "qwen3_moe").</summary>
     public bool IsDiffusion => ModelType is "sdar" or "sdar_moe";
 

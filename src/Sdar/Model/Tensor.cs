@@ -8,6 +8,8 @@ namespace Sdar.Model;
 public sealed unsafe class WeightTensor
 {
     private readonly byte* _data;
+    // Quantized formats only: one fp16 scale per group of 32 inputs, (rows, columns / 32) row-major.
+    private readonly ushort* _scales;
     // Keeps managed backing storage alive and pinned when the tensor is not file-backed.
     private readonly System.Runtime.InteropServices.GCHandle _pin;
     // Keeps unmanaged backing storage (freed by the owner's finalizer) alive as long as the tensor.
@@ -37,6 +39,21 @@ public sealed unsafe class WeightTensor
         _owner = owner;
     }
 
+    /// <summary>
+    /// A group-quantized matrix (<see cref="DType.Q8_0"/> or <see cref="DType.Q4_0"/>) of logical shape
+    /// (rows, columns): <paramref name="values"/> holds the packed values row-major, <paramref name="scales"/> the fp16
+    /// scales, (rows, columns / 32). <paramref name="owner"/> keeps the memory of both alive (a mapping or buffers).
+    /// </summary>
+    public WeightTensor(string name, DType format, IReadOnlyList<int> shape, byte* values, ushort* scales, object? owner)
+        : this(name, format, shape, values)
+    {
+        if (!format.IsQuantized()) throw new ArgumentException($"tensor '{name}': {format} is not a quantized format", nameof(format));
+        if (shape.Count != 2 || shape[1] % QuantizedGroup.Size != 0)
+            throw new ArgumentException($"tensor '{name}': a {format} matrix needs 2 dimensions and a multiple of {QuantizedGroup.Size} columns; got [{string.Join(", ", shape)}]");
+        _scales = scales;
+        _owner = owner;
+    }
+
     /// <summary>Wraps a managed byte array (pinned for the tensor's lifetime).</summary>
     public WeightTensor(string name, DType dtype, IReadOnlyList<int> shape, byte[] bytes)
     {
@@ -55,8 +72,14 @@ public sealed unsafe class WeightTensor
         if (_pin.IsAllocated) _pin.Free();
     }
 
+    /// <summary>The stored values; for a quantized format, the packed values (its scales are <see cref="Scales"/>).</summary>
     public byte* Data => _data;
-    public long ByteLength => ElementCount * DType.SizeInBytes();
+    /// <summary>Quantized formats: the fp16 scales, (rows, columns / 32); null otherwise.</summary>
+    public ushort* Scales => _scales;
+    /// <summary>Bytes the tensor takes, packed values and scales together.</summary>
+    public long ByteLength => DType.IsQuantized()
+        ? Kernels.Formats.WeightFormats.Of(DType).ByteLength(Rows, Columns)
+        : ElementCount * DType.SizeInBytes();
     public int Rows => Shape.Count == 1 ? 1 : Shape[0];
     public int Columns => Shape[^1];
 
@@ -66,7 +89,9 @@ public sealed unsafe class WeightTensor
         DType.F32 => ((float*)_data)[index],
         DType.BF16 => BitConverter.Int32BitsToSingle(((ushort*)_data)[index] << 16),
         DType.F16 => (float)((Half*)_data)[index],
-        _ => throw new InvalidOperationException(),
+        DType.I8 => ((sbyte*)_data)[index],
+        DType.U8 => _data[index],
+        _ => Kernels.Formats.WeightFormats.Of(DType).Dequantize(this, index),
     };
 
     /// <summary>Converts row <paramref name="row"/> of a 2-D tensor to float.</summary>

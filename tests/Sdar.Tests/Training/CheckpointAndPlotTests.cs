@@ -1,4 +1,5 @@
 using SkiaSharp;
+using Sdar.IO;
 using Sdar.Checkpoints;
 using Sdar.Model;
 using Sdar.Tests.Checkpoints;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Sdar.Model.Kernels.Formats;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -11,9 +12,9 @@ namespace Sdar.Model.Kernels;
 /// rows, the tile it falls in or the thread that computes it, so a sequence's numbers never depend on its batch.
 /// </para>
 /// <para>
-/// BF16 weights are widened in registers without shuffles: a 32-bit lane holding two bf16 values gives the odd
-/// element by masking the low half and the even element by shifting left 16. The activations are packed once per
-/// call into the matching (evens, odds) order per chunk of 2 x lanes, so the dot product needs no permutes.
+/// Each storage format (BF16, F16, F32, and the group-quantized Q8_0 and Q4_0) has its kernels in its own file
+/// under <c>Formats/</c>, behind <see cref="IWeightFormat"/>; this class checks the buffers, dispatches by format
+/// and splits the output columns between the workers.
 /// </para>
 /// </summary>
 public static unsafe class MatMul
@@ -24,7 +25,11 @@ public static unsafe class MatMul
     /// <summary>Worker count for the multithreaded kernels.</summary>
     public static int Threads { get; set; } = Environment.ProcessorCount;
 
-    private const int TileRows = 4, TileCols = 4;
+    /// <summary>The settings the kernels run with now.</summary>
+    internal static KernelSettings Settings => new(UseVector512, Threads);
+
+    /// <summary>Every format tiles outputs in blocks of TileRows activation rows by TileCols weight rows.</summary>
+    internal const int TileRows = 4, TileCols = 4;
 
     /// <summary>y (rows, N) = x (rows, K) times w (N, K) transposed.</summary>
     public static void Compute(WeightTensor w, ReadOnlySpan<float> x, int rows, Span<float> y)
@@ -75,41 +80,7 @@ public static unsafe class MatMul
         if (x.Length < (long)rows * k) throw new ArgumentException("matmul input buffer too small");
         fixed (float* xPtr = x)
         {
-            switch (dtype)
-            {
-                case DType.BF16:
-                {
-                    int chunk = UseVector512 ? 32 : 16;
-                    var packed = GC.AllocateUninitializedArray<float>(rows * k);
-                    fixed (float* packedPtr = packed)
-                    {
-                        PackEvenOdd(xPtr, packedPtr, rows, k, chunk);
-                        var jobs = new Bf16Job[products.Length];
-                        for (int i = 0; i < jobs.Length; i++)
-                            jobs[i] = new Bf16Job((ushort*)products[i].W.Data, packedPtr, (float*)products[i].Y, rows, products[i].W.Rows, k, UseVector512);
-                        Run(jobs);
-                    }
-                    break;
-                }
-                case DType.F32:
-                {
-                    var jobs = new F32Job[products.Length];
-                    for (int i = 0; i < jobs.Length; i++)
-                        jobs[i] = new F32Job((float*)products[i].W.Data, xPtr, (float*)products[i].Y, rows, products[i].W.Rows, k, UseVector512);
-                    Run(jobs);
-                    break;
-                }
-                case DType.F16:
-                {
-                    var jobs = new F16Job[products.Length];
-                    for (int i = 0; i < jobs.Length; i++)
-                        jobs[i] = new F16Job((Half*)products[i].W.Data, xPtr, (float*)products[i].Y, rows, products[i].W.Rows, k, UseVector512);
-                    Run(jobs);
-                    break;
-                }
-                default:
-                    throw new NotSupportedException($"matmul over {dtype} weights");
-            }
+            WeightFormats.Of(dtype).Multiply(products, xPtr, rows, k, Settings);
         }
     }
 
@@ -124,11 +95,11 @@ public static unsafe class MatMul
         fixed (float* xPtr = x)
         fixed (float* yPtr = y)
         {
-            new F32Job(wPtr, xPtr, yPtr, rows, n, k, UseVector512).Columns(0, n);
+            new F32Format.F32Job(wPtr, xPtr, yPtr, rows, n, k, UseVector512).Columns(0, n);
         }
     }
 
-    private interface IJob
+    internal interface IJob
     {
         int N { get; }
         int Rows { get; }
@@ -140,7 +111,7 @@ public static unsafe class MatMul
     /// Splits every job's output columns into chunks (multiples of the column tile), enough to balance the workers,
     /// and runs all chunks of all jobs in one parallel loop.
     /// </summary>
-    private static void Run<TJob>(TJob[] jobs) where TJob : struct, IJob
+    internal static void Run<TJob>(TJob[] jobs, int threads) where TJob : struct, IJob
     {
         long work = 0;
         int totalColumns = 0;
@@ -150,7 +121,7 @@ public static unsafe class MatMul
             totalColumns += job.N;
         }
         // Multiply-adds below which one dispatch to the workers costs more than it saves (about 10 us of work).
-        if (Threads <= 1 || work < 65_536)
+        if (threads <= 1 || work < 65_536)
         {
             foreach (var job in jobs) job.Columns(0, job.N);
             return;
@@ -159,477 +130,16 @@ public static unsafe class MatMul
         // keep the hardware prefetchers on one stream (measured 32 vs 30 GB/s against 8 chunks per worker).
         // Many rows: compute-bound, smaller chunks balance the workers.
         int rows = jobs[0].Rows;
-        int targetChunks = Threads * (rows <= TileRows ? 2 : 8);
+        int targetChunks = threads * (rows <= TileRows ? 2 : 8);
         int perChunk = Math.Max(TileCols, (totalColumns + targetChunks - 1) / targetChunks / TileCols * TileCols);
         var chunks = new List<(int Job, int Start, int End)>();
         for (int j = 0; j < jobs.Length; j++)
             for (int start = 0; start < jobs[j].N; start += perChunk)
                 chunks.Add((j, start, Math.Min(jobs[j].N, start + perChunk)));
-        WorkerPool.For(chunks.Count, Threads, c =>
+        WorkerPool.For(chunks.Count, threads, c =>
         {
             var (job, start, end) = chunks[c];
             jobs[job].Columns(start, end);
         });
-    }
-
-    /// <summary>Reorders each row's chunks of <paramref name="chunk"/> values into (evens, odds); a tail stays as is.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackEvenOdd(float* x, float* packed, int rows, int k, int chunk)
-    {
-        int half = chunk / 2, vectorEnd = k / chunk * chunk;
-        for (int r = 0; r < rows; r++)
-        {
-            float* src = x + (long)r * k, dst = packed + (long)r * k;
-            for (int c = 0; c < vectorEnd; c += chunk)
-                for (int i = 0; i < half; i++)
-                {
-                    dst[c + i] = src[c + 2 * i];
-                    dst[c + half + i] = src[c + 2 * i + 1];
-                }
-            for (int i = vectorEnd; i < k; i++) dst[i] = src[i];
-        }
-    }
-
-    private static float Bf16ToFloat(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
-
-    // ---------------------------------------------------------------- BF16 weights
-
-    private readonly struct Bf16Job(ushort* w, float* x, float* y, int rows, int n, int k, bool wide) : IJob
-    {
-        public int N => n;
-        public int Rows => rows;
-        public int K => k;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Columns(int start, int end)
-        {
-            int chunk = wide ? 32 : 16;
-            int vectorEnd = k / chunk * chunk;
-            int col = start;
-            for (; col + TileCols <= end; col += TileCols)
-            {
-                int row = 0;
-                if (wide)
-                    for (; row + TileRows <= rows; row += TileRows) Tile4x4(col, row, vectorEnd);
-                else
-                    for (; row + TileRows <= rows; row += TileRows)
-                    {
-                        Tile4x2Narrow(col, row, vectorEnd);
-                        Tile4x2Narrow(col + 2, row, vectorEnd);
-                    }
-                for (; row < rows; row++) Tile1x4(col, row, vectorEnd);
-            }
-            for (; col < end; col++)
-                for (int row = 0; row < rows; row++) y[(long)row * n + col] = Dot(col, row, vectorEnd);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private float Tail(int col, int row, int vectorEnd)
-        {
-            ushort* wr = w + (long)col * k;
-            float* xr = x + (long)row * k;
-            float sum = 0;
-            for (int i = vectorEnd; i < k; i++) sum += Bf16ToFloat(wr[i]) * xr[i];
-            return sum;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private float Dot(int col, int row, int vectorEnd)
-        {
-            ushort* wr = w + (long)col * k;
-            float* xr = x + (long)row * k;
-            if (wide)
-            {
-                var mask = Vector512.Create(0xFFFF0000u);
-                var acc = Vector512<float>.Zero;
-                for (int i = 0; i < vectorEnd; i += 32)
-                {
-                    var v = Vector512.Load((uint*)(wr + i));
-                    acc = Vector512.FusedMultiplyAdd((v << 16).AsSingle(), Vector512.Load(xr + i), acc);
-                    acc = Vector512.FusedMultiplyAdd((v & mask).AsSingle(), Vector512.Load(xr + i + 16), acc);
-                }
-                return Vector512.Sum(acc) + Tail(col, row, vectorEnd);
-            }
-            else
-            {
-                var mask = Vector256.Create(0xFFFF0000u);
-                var acc = Vector256<float>.Zero;
-                for (int i = 0; i < vectorEnd; i += 16)
-                {
-                    var v = Vector256.Load((uint*)(wr + i));
-                    acc = Vector256.FusedMultiplyAdd((v << 16).AsSingle(), Vector256.Load(xr + i), acc);
-                    acc = Vector256.FusedMultiplyAdd((v & mask).AsSingle(), Vector256.Load(xr + i + 8), acc);
-                }
-                return Vector256.Sum(acc) + Tail(col, row, vectorEnd);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Tile1x4(int col, int row, int vectorEnd)
-        {
-            if (!wide)
-            {
-                for (int j = 0; j < TileCols; j++) y[(long)row * n + col + j] = Dot(col + j, row, vectorEnd);
-                return;
-            }
-            ushort* w0 = w + (long)col * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
-            float* xr = x + (long)row * k;
-            var mask = Vector512.Create(0xFFFF0000u);
-            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            // The next column tile's rows follow these four in memory: fetch them ahead, so that each 4 KB row
-            // (one page, where hardware prefetchers restart) is already on its way when the tile reaches it.
-            ushort* ahead = w0 + 4L * k;
-            for (int i = 0; i < vectorEnd; i += 32)
-            {
-                Sse.Prefetch0(ahead + i);
-                Sse.Prefetch0(ahead + k + i);
-                Sse.Prefetch0(ahead + 2 * k + i);
-                Sse.Prefetch0(ahead + 3 * k + i);
-                var xe = Vector512.Load(xr + i);
-                var xo = Vector512.Load(xr + i + 16);
-                var v0 = Vector512.Load((uint*)(w0 + i));
-                var v1 = Vector512.Load((uint*)(w1 + i));
-                var v2 = Vector512.Load((uint*)(w2 + i));
-                var v3 = Vector512.Load((uint*)(w3 + i));
-                a0 = Vector512.FusedMultiplyAdd((v0 << 16).AsSingle(), xe, a0);
-                a1 = Vector512.FusedMultiplyAdd((v1 << 16).AsSingle(), xe, a1);
-                a2 = Vector512.FusedMultiplyAdd((v2 << 16).AsSingle(), xe, a2);
-                a3 = Vector512.FusedMultiplyAdd((v3 << 16).AsSingle(), xe, a3);
-                a0 = Vector512.FusedMultiplyAdd((v0 & mask).AsSingle(), xo, a0);
-                a1 = Vector512.FusedMultiplyAdd((v1 & mask).AsSingle(), xo, a1);
-                a2 = Vector512.FusedMultiplyAdd((v2 & mask).AsSingle(), xo, a2);
-                a3 = Vector512.FusedMultiplyAdd((v3 & mask).AsSingle(), xo, a3);
-            }
-            Store(row, col, vectorEnd, Vector512.Sum(a0), Vector512.Sum(a1), Vector512.Sum(a2), Vector512.Sum(a3));
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Tile4x4(int col, int row, int vectorEnd)
-        {
-            ushort* w0 = w + (long)col * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
-            float* x0 = x + (long)row * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
-            var mask = Vector512.Create(0xFFFF0000u);
-            Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
-            Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
-            Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
-            Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
-            ushort* ahead = w0 + 4L * k;   // the next column tile, as in Tile1x4
-            for (int i = 0; i < vectorEnd; i += 32)
-            {
-                Sse.Prefetch0(ahead + i);
-                Sse.Prefetch0(ahead + k + i);
-                Sse.Prefetch0(ahead + 2 * k + i);
-                Sse.Prefetch0(ahead + 3 * k + i);
-                // The weights are loaded again (from L1) for the odd halves rather than kept in registers:
-                // fewer live vectors keep the JIT from spilling the 16 accumulators.
-                var e0 = (Vector512.Load((uint*)(w0 + i)) << 16).AsSingle();
-                var e1 = (Vector512.Load((uint*)(w1 + i)) << 16).AsSingle();
-                var e2 = (Vector512.Load((uint*)(w2 + i)) << 16).AsSingle();
-                var e3 = (Vector512.Load((uint*)(w3 + i)) << 16).AsSingle();
-                var xe = Vector512.Load(x0 + i);
-                a00 = Vector512.FusedMultiplyAdd(e0, xe, a00); a01 = Vector512.FusedMultiplyAdd(e1, xe, a01);
-                a02 = Vector512.FusedMultiplyAdd(e2, xe, a02); a03 = Vector512.FusedMultiplyAdd(e3, xe, a03);
-                xe = Vector512.Load(x1 + i);
-                a10 = Vector512.FusedMultiplyAdd(e0, xe, a10); a11 = Vector512.FusedMultiplyAdd(e1, xe, a11);
-                a12 = Vector512.FusedMultiplyAdd(e2, xe, a12); a13 = Vector512.FusedMultiplyAdd(e3, xe, a13);
-                xe = Vector512.Load(x2 + i);
-                a20 = Vector512.FusedMultiplyAdd(e0, xe, a20); a21 = Vector512.FusedMultiplyAdd(e1, xe, a21);
-                a22 = Vector512.FusedMultiplyAdd(e2, xe, a22); a23 = Vector512.FusedMultiplyAdd(e3, xe, a23);
-                xe = Vector512.Load(x3 + i);
-                a30 = Vector512.FusedMultiplyAdd(e0, xe, a30); a31 = Vector512.FusedMultiplyAdd(e1, xe, a31);
-                a32 = Vector512.FusedMultiplyAdd(e2, xe, a32); a33 = Vector512.FusedMultiplyAdd(e3, xe, a33);
-                e0 = (Vector512.Load((uint*)(w0 + i)) & mask).AsSingle();
-                e1 = (Vector512.Load((uint*)(w1 + i)) & mask).AsSingle();
-                e2 = (Vector512.Load((uint*)(w2 + i)) & mask).AsSingle();
-                e3 = (Vector512.Load((uint*)(w3 + i)) & mask).AsSingle();
-                var xo = Vector512.Load(x0 + i + 16);
-                a00 = Vector512.FusedMultiplyAdd(e0, xo, a00); a01 = Vector512.FusedMultiplyAdd(e1, xo, a01);
-                a02 = Vector512.FusedMultiplyAdd(e2, xo, a02); a03 = Vector512.FusedMultiplyAdd(e3, xo, a03);
-                xo = Vector512.Load(x1 + i + 16);
-                a10 = Vector512.FusedMultiplyAdd(e0, xo, a10); a11 = Vector512.FusedMultiplyAdd(e1, xo, a11);
-                a12 = Vector512.FusedMultiplyAdd(e2, xo, a12); a13 = Vector512.FusedMultiplyAdd(e3, xo, a13);
-                xo = Vector512.Load(x2 + i + 16);
-                a20 = Vector512.FusedMultiplyAdd(e0, xo, a20); a21 = Vector512.FusedMultiplyAdd(e1, xo, a21);
-                a22 = Vector512.FusedMultiplyAdd(e2, xo, a22); a23 = Vector512.FusedMultiplyAdd(e3, xo, a23);
-                xo = Vector512.Load(x3 + i + 16);
-                a30 = Vector512.FusedMultiplyAdd(e0, xo, a30); a31 = Vector512.FusedMultiplyAdd(e1, xo, a31);
-                a32 = Vector512.FusedMultiplyAdd(e2, xo, a32); a33 = Vector512.FusedMultiplyAdd(e3, xo, a33);
-            }
-            // Lane sums first: no call may happen while the 16 accumulators are live, or the JIT spills them
-            // to the stack on every iteration of the loop above.
-            float s00 = Vector512.Sum(a00), s01 = Vector512.Sum(a01), s02 = Vector512.Sum(a02), s03 = Vector512.Sum(a03);
-            float s10 = Vector512.Sum(a10), s11 = Vector512.Sum(a11), s12 = Vector512.Sum(a12), s13 = Vector512.Sum(a13);
-            float s20 = Vector512.Sum(a20), s21 = Vector512.Sum(a21), s22 = Vector512.Sum(a22), s23 = Vector512.Sum(a23);
-            float s30 = Vector512.Sum(a30), s31 = Vector512.Sum(a31), s32 = Vector512.Sum(a32), s33 = Vector512.Sum(a33);
-            Store(row, col, vectorEnd, s00, s01, s02, s03);
-            Store(row + 1, col, vectorEnd, s10, s11, s12, s13);
-            Store(row + 2, col, vectorEnd, s20, s21, s22, s23);
-            Store(row + 3, col, vectorEnd, s30, s31, s32, s33);
-        }
-
-        /// <summary>
-        /// The Vector256 tile (machines without AVX-512): 4 rows x 2 columns, 8 accumulators, each output the same
-        /// FMA chain as <see cref="Dot"/> (even half, then odd half, per 16 values), so results are bit-identical to
-        /// the per-output path while each weight load serves four rows.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Tile4x2Narrow(int col, int row, int vectorEnd)
-        {
-            ushort* w0 = w + (long)col * k, w1 = w0 + k;
-            float* x0 = x + (long)row * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
-            var mask = Vector256.Create(0xFFFF0000u);
-            Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
-            Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
-            for (int i = 0; i < vectorEnd; i += 16)
-            {
-                var v0 = Vector256.Load((uint*)(w0 + i));
-                var v1 = Vector256.Load((uint*)(w1 + i));
-                var e0 = (v0 << 16).AsSingle();
-                var e1 = (v1 << 16).AsSingle();
-                var xe = Vector256.Load(x0 + i);
-                a00 = Vector256.FusedMultiplyAdd(e0, xe, a00); a01 = Vector256.FusedMultiplyAdd(e1, xe, a01);
-                xe = Vector256.Load(x1 + i);
-                a10 = Vector256.FusedMultiplyAdd(e0, xe, a10); a11 = Vector256.FusedMultiplyAdd(e1, xe, a11);
-                xe = Vector256.Load(x2 + i);
-                a20 = Vector256.FusedMultiplyAdd(e0, xe, a20); a21 = Vector256.FusedMultiplyAdd(e1, xe, a21);
-                xe = Vector256.Load(x3 + i);
-                a30 = Vector256.FusedMultiplyAdd(e0, xe, a30); a31 = Vector256.FusedMultiplyAdd(e1, xe, a31);
-                var o0 = (v0 & mask).AsSingle();
-                var o1 = (v1 & mask).AsSingle();
-                var xo = Vector256.Load(x0 + i + 8);
-                a00 = Vector256.FusedMultiplyAdd(o0, xo, a00); a01 = Vector256.FusedMultiplyAdd(o1, xo, a01);
-                xo = Vector256.Load(x1 + i + 8);
-                a10 = Vector256.FusedMultiplyAdd(o0, xo, a10); a11 = Vector256.FusedMultiplyAdd(o1, xo, a11);
-                xo = Vector256.Load(x2 + i + 8);
-                a20 = Vector256.FusedMultiplyAdd(o0, xo, a20); a21 = Vector256.FusedMultiplyAdd(o1, xo, a21);
-                xo = Vector256.Load(x3 + i + 8);
-                a30 = Vector256.FusedMultiplyAdd(o0, xo, a30); a31 = Vector256.FusedMultiplyAdd(o1, xo, a31);
-            }
-            float s00 = Vector256.Sum(a00), s01 = Vector256.Sum(a01), s10 = Vector256.Sum(a10), s11 = Vector256.Sum(a11);
-            float s20 = Vector256.Sum(a20), s21 = Vector256.Sum(a21), s30 = Vector256.Sum(a30), s31 = Vector256.Sum(a31);
-            Store2(row, col, vectorEnd, s00, s01);
-            Store2(row + 1, col, vectorEnd, s10, s11);
-            Store2(row + 2, col, vectorEnd, s20, s21);
-            Store2(row + 3, col, vectorEnd, s30, s31);
-        }
-
-        private void Store2(int row, int col, int vectorEnd, float s0, float s1)
-        {
-            float* yr = y + (long)row * n + col;
-            if (vectorEnd == k)
-            {
-                yr[0] = s0; yr[1] = s1;
-                return;
-            }
-            yr[0] = s0 + Tail(col, row, vectorEnd);
-            yr[1] = s1 + Tail(col + 1, row, vectorEnd);
-        }
-
-        private void Store(int row, int col, int vectorEnd, float s0, float s1, float s2, float s3)
-        {
-            float* yr = y + (long)row * n + col;
-            if (vectorEnd == k)
-            {
-                yr[0] = s0; yr[1] = s1; yr[2] = s2; yr[3] = s3;
-                return;
-            }
-            yr[0] = s0 + Tail(col, row, vectorEnd);
-            yr[1] = s1 + Tail(col + 1, row, vectorEnd);
-            yr[2] = s2 + Tail(col + 2, row, vectorEnd);
-            yr[3] = s3 + Tail(col + 3, row, vectorEnd);
-        }
-    }
-
-    // ---------------------------------------------------------------- F32 weights
-
-    private readonly struct F32Job(float* w, float* x, float* y, int rows, int n, int k, bool wide) : IJob
-    {
-        public int N => n;
-        public int Rows => rows;
-        public int K => k;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Columns(int start, int end)
-        {
-            int lanes = wide ? 16 : 8;
-            int vectorEnd = k / lanes * lanes;
-            int col = start;
-            for (; col + TileCols <= end; col += TileCols)
-            {
-                int row = 0;
-                if (wide)
-                    for (; row + TileRows <= rows; row += TileRows) Tile4x4(col, row, vectorEnd);
-                else
-                    for (; row + TileRows <= rows; row += TileRows)
-                    {
-                        Tile4x2Narrow(col, row, vectorEnd);
-                        Tile4x2Narrow(col + 2, row, vectorEnd);
-                    }
-                for (; row < rows; row++)
-                    for (int j = 0; j < TileCols; j++) y[(long)row * n + col + j] = Dot(col + j, row, vectorEnd);
-            }
-            for (; col < end; col++)
-                for (int row = 0; row < rows; row++) y[(long)row * n + col] = Dot(col, row, vectorEnd);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private float Tail(int col, int row, int vectorEnd)
-        {
-            float* wr = w + (long)col * k, xr = x + (long)row * k;
-            float sum = 0;
-            for (int i = vectorEnd; i < k; i++) sum += wr[i] * xr[i];
-            return sum;
-        }
-
-        private float Dot(int col, int row, int vectorEnd) => DotF32(w + (long)col * k, x + (long)row * k, k, vectorEnd, wide);
-
-        /// <summary>The Vector256 4 x 2 tile; each output is <see cref="DotF32"/>'s FMA chain, so results are bit-identical.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Tile4x2Narrow(int col, int row, int vectorEnd)
-        {
-            float* w0 = w + (long)col * k, w1 = w0 + k;
-            float* x0 = x + (long)row * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
-            Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
-            Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
-            for (int i = 0; i < vectorEnd; i += 8)
-            {
-                var e0 = Vector256.Load(w0 + i);
-                var e1 = Vector256.Load(w1 + i);
-                var xv = Vector256.Load(x0 + i);
-                a00 = Vector256.FusedMultiplyAdd(e0, xv, a00); a01 = Vector256.FusedMultiplyAdd(e1, xv, a01);
-                xv = Vector256.Load(x1 + i);
-                a10 = Vector256.FusedMultiplyAdd(e0, xv, a10); a11 = Vector256.FusedMultiplyAdd(e1, xv, a11);
-                xv = Vector256.Load(x2 + i);
-                a20 = Vector256.FusedMultiplyAdd(e0, xv, a20); a21 = Vector256.FusedMultiplyAdd(e1, xv, a21);
-                xv = Vector256.Load(x3 + i);
-                a30 = Vector256.FusedMultiplyAdd(e0, xv, a30); a31 = Vector256.FusedMultiplyAdd(e1, xv, a31);
-            }
-            float s00 = Vector256.Sum(a00), s01 = Vector256.Sum(a01), s10 = Vector256.Sum(a10), s11 = Vector256.Sum(a11);
-            float s20 = Vector256.Sum(a20), s21 = Vector256.Sum(a21), s30 = Vector256.Sum(a30), s31 = Vector256.Sum(a31);
-            Store2(row, col, vectorEnd, s00, s01);
-            Store2(row + 1, col, vectorEnd, s10, s11);
-            Store2(row + 2, col, vectorEnd, s20, s21);
-            Store2(row + 3, col, vectorEnd, s30, s31);
-        }
-
-        private void Store2(int row, int col, int vectorEnd, float s0, float s1)
-        {
-            float* yr = y + (long)row * n + col;
-            if (vectorEnd == k)
-            {
-                yr[0] = s0; yr[1] = s1;
-                return;
-            }
-            yr[0] = s0 + Tail(col, row, vectorEnd);
-            yr[1] = s1 + Tail(col + 1, row, vectorEnd);
-        }
-
-        private void Tile4x4(int col, int row, int vectorEnd)
-        {
-            float* sums = stackalloc float[16];
-            Dot4x4(w + (long)col * k, x + (long)row * k, k, vectorEnd, sums);
-            Store(row, col, vectorEnd, sums[0], sums[1], sums[2], sums[3]);
-            Store(row + 1, col, vectorEnd, sums[4], sums[5], sums[6], sums[7]);
-            Store(row + 2, col, vectorEnd, sums[8], sums[9], sums[10], sums[11]);
-            Store(row + 3, col, vectorEnd, sums[12], sums[13], sums[14], sums[15]);
-        }
-
-        private void Store(int row, int col, int vectorEnd, float s0, float s1, float s2, float s3)
-        {
-            float* yr = y + (long)row * n + col;
-            if (vectorEnd == k)
-            {
-                yr[0] = s0; yr[1] = s1; yr[2] = s2; yr[3] = s3;
-                return;
-            }
-            yr[0] = s0 + Tail(col, row, vectorEnd);
-            yr[1] = s1 + Tail(col + 1, row, vectorEnd);
-            yr[2] = s2 + Tail(col + 2, row, vectorEnd);
-            yr[3] = s3 + Tail(col + 3, row, vectorEnd);
-        }
-    }
-
-    /// <summary>
-    /// The F32 4x4 tile: sums[r * 4 + c] = dot(x row r, w row c) over the first <paramref name="vectorEnd"/> values,
-    /// one FMA chain per output in 16-lane steps, then a lane sum. Rows of both are <paramref name="k"/> apart.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot4x4(float* w0, float* x0, int k, int vectorEnd, float* sums)
-    {
-        float* w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
-        float* x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
-        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
-        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
-        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
-        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
-        for (int i = 0; i < vectorEnd; i += 16)
-        {
-            var e0 = Vector512.Load(w0 + i); var e1 = Vector512.Load(w1 + i);
-            var e2 = Vector512.Load(w2 + i); var e3 = Vector512.Load(w3 + i);
-            var xv = Vector512.Load(x0 + i);
-            a00 = Vector512.FusedMultiplyAdd(e0, xv, a00); a01 = Vector512.FusedMultiplyAdd(e1, xv, a01);
-            a02 = Vector512.FusedMultiplyAdd(e2, xv, a02); a03 = Vector512.FusedMultiplyAdd(e3, xv, a03);
-            xv = Vector512.Load(x1 + i);
-            a10 = Vector512.FusedMultiplyAdd(e0, xv, a10); a11 = Vector512.FusedMultiplyAdd(e1, xv, a11);
-            a12 = Vector512.FusedMultiplyAdd(e2, xv, a12); a13 = Vector512.FusedMultiplyAdd(e3, xv, a13);
-            xv = Vector512.Load(x2 + i);
-            a20 = Vector512.FusedMultiplyAdd(e0, xv, a20); a21 = Vector512.FusedMultiplyAdd(e1, xv, a21);
-            a22 = Vector512.FusedMultiplyAdd(e2, xv, a22); a23 = Vector512.FusedMultiplyAdd(e3, xv, a23);
-            xv = Vector512.Load(x3 + i);
-            a30 = Vector512.FusedMultiplyAdd(e0, xv, a30); a31 = Vector512.FusedMultiplyAdd(e1, xv, a31);
-            a32 = Vector512.FusedMultiplyAdd(e2, xv, a32); a33 = Vector512.FusedMultiplyAdd(e3, xv, a33);
-        }
-        sums[0] = Vector512.Sum(a00); sums[1] = Vector512.Sum(a01); sums[2] = Vector512.Sum(a02); sums[3] = Vector512.Sum(a03);
-        sums[4] = Vector512.Sum(a10); sums[5] = Vector512.Sum(a11); sums[6] = Vector512.Sum(a12); sums[7] = Vector512.Sum(a13);
-        sums[8] = Vector512.Sum(a20); sums[9] = Vector512.Sum(a21); sums[10] = Vector512.Sum(a22); sums[11] = Vector512.Sum(a23);
-        sums[12] = Vector512.Sum(a30); sums[13] = Vector512.Sum(a31); sums[14] = Vector512.Sum(a32); sums[15] = Vector512.Sum(a33);
-    }
-
-    // ---------------------------------------------------------------- F16 weights
-
-    /// <summary>One F32 dot product in the same order as the F32 tiles: lanes of FMAs, a lane sum, then the scalar tail.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float DotF32(float* a, float* b, int k, int vectorEnd, bool wide)
-    {
-        float tail = 0;
-        for (int i = vectorEnd; i < k; i++) tail += a[i] * b[i];
-        if (wide)
-        {
-            var acc = Vector512<float>.Zero;
-            for (int i = 0; i < vectorEnd; i += 16)
-                acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), acc);
-            return Vector512.Sum(acc) + tail;
-        }
-        else
-        {
-            var acc = Vector256<float>.Zero;
-            for (int i = 0; i < vectorEnd; i += 8)
-                acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), acc);
-            return Vector256.Sum(acc) + tail;
-        }
-    }
-
-    /// <summary>F16 weights: each output row is widened to float in a scratch row, then dotted like F32.</summary>
-    private readonly struct F16Job(Half* w, float* x, float* y, int rows, int n, int k, bool wide) : IJob
-    {
-        public int N => n;
-        public int Rows => rows;
-        public int K => k;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Columns(int start, int end)
-        {
-            int vectorEnd = k / (wide ? 16 : 8) * (wide ? 16 : 8);
-            var scratch = new float[k];
-            fixed (float* rowPtr = scratch)
-            {
-                for (int col = start; col < end; col++)
-                {
-                    Half* src = w + (long)col * k;
-                    for (int i = 0; i < k; i++) rowPtr[i] = (float)src[i];
-                    for (int r = 0; r < rows; r++) y[(long)r * n + col] = DotF32(rowPtr, x + (long)r * k, k, vectorEnd, wide);
-                }
-            }
-        }
     }
 }

@@ -1,6 +1,4 @@
-using Sdar.IO;
-
-namespace Sdar.Training;
+namespace Sdar.IO;
 
 /// <summary>
 /// Writes a folder so that it exists either complete or not at all: the content goes to a hidden temporary folder
