@@ -121,7 +121,11 @@ public sealed class TrainingSafetyTests : IDisposable
         string cli = Path.Combine(AppContext.BaseDirectory, "Sdar.Cli.dll");
         Assert.True(File.Exists(cli), cli);
         string[] args = [cli, "train", "--tokenizer", CliRunner.TinyQwen3, "--data", P("text.jsonl"), "--out", P("m"), "--steps", "100000", .. Toy];
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        // A test run started in the background (nohup cmd &) hands its children SIGINT ignored, and .NET keeps an
+        // ignored SIGINT ignored; env --default-signal gives the training process the disposition a terminal would.
+        bool resetSignals = File.Exists("/usr/bin/env");
+        var start = new ProcessStartInfo(resetSignals ? "/usr/bin/env" : "dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        if (resetSignals) foreach (var a in new[] { "--default-signal=INT,TERM", "dotnet" }) start.ArgumentList.Add(a);
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();

@@ -105,4 +105,13 @@ public sealed class ServerAdmissionTests(GuardedServerFixture fixture) : IClassF
         Assert.StartsWith("data: ", line, StringComparison.Ordinal);
         return response;
     }
+
+    [Fact]
+    public async Task Tools_a_template_cannot_render_are_refused_not_ignored()
+    {
+        var error = await fixture.PostErrorAsync("/v1/chat/completions",
+            """{"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function", "function": {"name": "f"}}]}""",
+            System.Net.HttpStatusCode.BadRequest, "tools", GuardedServerFixture.Key);
+        Assert.Equal("unsupported_parameter", error.GetProperty("code").GetString());
+    }
 }
