@@ -57,7 +57,7 @@ if [ ! -f "$root/models/sdar-mini/config.json" ]; then
 fi
 
 step "evaluating on $work/data/test.jsonl (greedy)"
-$sdar eval --model "$root/models/sdar-mini-ar" --data "$work/data/test.jsonl" --batch-size 16 --json | tee "$work/eval-ar.json"
-$sdar eval --model "$root/models/sdar-mini" --data "$work/data/test.jsonl" --batch-size 16 --strategy low_confidence_static --json | tee "$work/eval-sdar-static.json"
-$sdar eval --model "$root/models/sdar-mini" --data "$work/data/test.jsonl" --batch-size 16 --strategy low_confidence_dynamic --threshold 0.9 --json | tee "$work/eval-sdar-dynamic.json"
+$sdar eval --model "$root/models/sdar-mini-ar" --benchmark synthetic --data "$work/data/test.jsonl" --concurrency 16 --json | tee "$work/eval-ar.json"
+$sdar eval --model "$root/models/sdar-mini" --benchmark synthetic --data "$work/data/test.jsonl" --concurrency 16 --strategy low_confidence_static --json | tee "$work/eval-sdar-static.json"
+$sdar eval --model "$root/models/sdar-mini" --benchmark synthetic --data "$work/data/test.jsonl" --concurrency 16 --strategy low_confidence_dynamic --threshold 0.9 --json | tee "$work/eval-sdar-dynamic.json"
 step "done"

@@ -42,6 +42,6 @@ internal sealed class BenchLoad
     public static int[][] QuestionPrompts(LoadedModel model, int count)
     {
         var (_, _, questions) = SyntheticDataset.Split(new DatasetOptions { Train = 1, Validation = 1, Test = count, Seed = 1234 });
-        return [.. questions.Select(q => GsmEvaluator.Prompt(model, q.Question, chat: true))];
+        return [.. questions.Select(q => Sdar.Evaluation.Runs.EngineBackend.PromptIds(model, q.Question, chat: true))];
     }
 }

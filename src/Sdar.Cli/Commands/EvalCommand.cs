@@ -1,16 +1,12 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
-using Sdar.Data;
 using Sdar.Evaluation;
-using Sdar.IO;
-using Sdar.Runtime;
 
 namespace Sdar.Cli.Commands;
 
 /// <summary>
-/// <c>sdar eval</c>: exact-match accuracy and tokens per forward of a model on a GSM8K-format JSONL file, or, with
-/// <c>--completions</c>, the scores of completions produced elsewhere on any benchmark (<see cref="EvalScoring"/>).
+/// <c>sdar eval</c>: a benchmark's scores for a model (local, through the engine, or behind an OpenAI-compatible
+/// endpoint; <see cref="EvalRun"/>), or, with <c>--completions</c>, for completions produced elsewhere (<see cref="EvalScoring"/>).
 /// </summary>
 internal static class EvalCommand
 {
@@ -19,24 +15,34 @@ internal static class EvalCommand
     public static Command Create()
     {
         var model = CliParsing.ModelOption(required: false);
-        var data = new Option<FileInfo>("--data", "-d") { Description = "The benchmark's data file in its official format; for a model, GSM8K-format JSONL ({\"question\", \"answer\"} per line), e.g. the test split of `sdar data generate`.", Required = true, HelpName = "FILE" };
-        var benchmark = new Option<string>("--benchmark") { Description = $"Benchmark of the data file: {string.Join(", ", Benchmarks.Names)}. A model is evaluated on gsm8k only; the others score --completions.", DefaultValueFactory = _ => "gsm8k", HelpName = "NAME" };
+        var data = new Option<FileInfo>("--data", "-d") { Description = "The benchmark's data file in its official format (synthetic and gsm8k: {\"question\", \"answer\"} JSONL, e.g. the test split of `sdar data generate`).", Required = true, HelpName = "FILE" };
+        var benchmark = new Option<string>("--benchmark") { Description = $"Benchmark of the data file: {string.Join(", ", Benchmarks.Names)}.", DefaultValueFactory = _ => "gsm8k", HelpName = "NAME" };
         benchmark.AcceptOnlyFromAmong([.. Benchmarks.Names]);
         var completions = new Option<FileInfo?>("--completions") { Description = "Score these completions instead of running a model: JSONL lines with \"completion\" (or \"response\") and \"index\" (0-based item of --data), \"task_id\" or IFEval's \"prompt\".", HelpName = "FILE.jsonl" };
-        var samples = new Option<bool>("--samples") { Description = "With --completions: items may have several completions (for pass@k and majority voting); accuracy is then pass@1." };
-        var passAt = CliParsing.IntListOption("--pass-at", "With --completions --samples: report the unbiased pass@k for these k, e.g. 1,5,10.", "K,...", 1);
+        var endpoint = new Option<string?>("--endpoint") { Description = "Generate through this OpenAI-compatible server instead of a local model (sdar serve, vLLM, SGLang, LMDeploy), e.g. http://127.0.0.1:8000/v1. SDAR decoding flags given go as extra body fields.", HelpName = "URL" };
+        var apiKey = new Option<string?>("--api-key") { Description = "With --endpoint: the bearer token (default: $OPENAI_API_KEY when set).", HelpName = "KEY" };
+        var endpointModel = new Option<string?>("--endpoint-model") { Description = "With --endpoint: the model to ask for (default: the first the server lists at /v1/models).", HelpName = "NAME" };
+        var samples = new Option<int>("--samples") { Description = "Answers per item: with a model, K draws (needs --temperature > 0) for majority voting and pass@k; with --completions, every item must have K completions.", DefaultValueFactory = _ => 1, HelpName = "K" };
+        samples.Integer(1, 1024);
+        var passAt = CliParsing.IntListOption("--pass-at", "With --samples: report the unbiased pass@k for these k, e.g. 1,5,10.", "K,...", 1);
+        var shots = new Option<int>("--shots") { Description = "Few-shot: start every prompt with the first N items of --shots-data as worked examples (gsm8k, math, mmlu, gpqa, mbpp).", DefaultValueFactory = _ => 0, HelpName = "N" };
+        shots.Integer(0, 64);
+        var shotsData = new Option<FileInfo?>("--shots-data") { Description = "With --shots: the dev or train file of the same format the worked examples come from.", HelpName = "FILE" };
         var choiceSeed = new Option<ulong>("--choice-seed") { Description = "GPQA: the seed of the choice order (the same seed shows the same order everywhere).", DefaultValueFactory = _ => 0, HelpName = "N" };
-        var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N questions.", HelpName = "N" };
+        var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N items.", HelpName = "N" };
         limit.Integer(1);
-        var batch = new Option<int>("--batch-size") { Description = "Questions decoded at once (one forward for all per step; a finished answer's slot goes to the next question at once; results equal one at a time).", DefaultValueFactory = _ => 8, HelpName = "N" };
-        batch.Integer(1, 4096);
-        var raw = new Option<bool>("--no-chat") { Description = "Give the question as raw text instead of a chat turn." };
-        var predictions = new Option<FileInfo?>("--predictions") { Description = "Write every question, prediction and verdict to this JSONL file (replaced atomically).", HelpName = "FILE.jsonl" };
+        var concurrency = new Option<int>("--concurrency", "--batch-size") { Description = "Answers generated at once: the engine's running sequences (one forward for all per step; a finished answer's slot goes to the next at once; results equal one at a time), or concurrent requests to --endpoint.", DefaultValueFactory = _ => 8, HelpName = "N" };
+        concurrency.Integer(1, 4096);
+        var compareAr = new Option<string?>("--compare-ar") { Description = "Also decode the same items with this AR model at the same concurrency, and report the wall-clock speed-up.", HelpName = "DIR" };
+        var raw = new Option<bool>("--no-chat") { Description = "Give the prompt as raw text to continue instead of a chat turn (base models; HumanEval continuation)." };
+        var predictions = new Option<FileInfo?>("--predictions") { Description = "Write every answer with its verdict and cost to this JSONL file as it finishes; a run with the same settings continues an interrupted file.", HelpName = "FILE.jsonl" };
+        var restart = new Option<bool>("--restart") { Description = "With --predictions: start over instead of continuing the file." };
         var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object." };
         var flags = new GenerationFlags(defaultMaxNewTokens: 256, temperatureDefaultText: "0 (greedy)");
-        var command = new Command("eval", "Accuracy (exact match after ####) and tokens per forward of a model on a GSM8K-format test file, or benchmark scores of completions produced elsewhere (--completions).")
+        var command = new Command("eval", "A benchmark's scores with accuracy, NFE, tokens per forward and tokens/s for a model (local or --endpoint), or the scores of completions produced elsewhere (--completions).")
         {
-            model, data, benchmark, completions, samples, passAt, choiceSeed, limit, batch, raw, predictions, json,
+            model, data, benchmark, completions, endpoint, apiKey, endpointModel, samples, passAt, shots, shotsData, choiceSeed, limit, concurrency,
+            compareAr, raw, predictions, restart, json,
         };
         flags.AddTo(command);
         var engineFlags = new EngineFlags();
@@ -47,56 +53,30 @@ internal static class EvalCommand
             var error = parse.InvocationConfiguration.Error;
             var file = parse.GetValue(data)!;
             if (!file.Exists) throw new FileNotFoundException($"--data: {file.FullName}: file not found");
+            CliParsing.Require(!parse.Given(passAt) || parse.GetValue(samples) > 1, "--pass-at needs --samples K with K above 1 (several answers per item)");
+            CliParsing.Require(!parse.Given(restart) || parse.Given(predictions), "--restart: only with --predictions (the file to start over)");
             if (parse.GetValue(completions) is { } completionsFile)
             {
                 CliParsing.Require(!parse.Given(model), "--model and --completions: give one (a model to run, or completions to score)");
+                CliParsing.Require(!parse.Given(endpoint), "--endpoint and --completions: give one (a server to ask, or completions to score)");
                 CliParsing.Require(!parse.Given(limit), "--limit: not with --completions (every item of --data is scored)");
-                CliParsing.Require(!parse.Given(passAt) || parse.GetValue(samples), "--pass-at needs --samples (several completions per item)");
                 if (!completionsFile.Exists) throw new FileNotFoundException($"--completions: {completionsFile.FullName}: file not found");
                 return Task.FromResult(EvalScoring.Run(new EvalScoring.Request(parse.GetValue(benchmark)!, file.FullName, completionsFile.FullName,
                     parse.GetValue(predictions)?.FullName, parse.GetValue(json), parse.GetValue(samples), parse.GetValue(passAt) ?? [], parse.GetValue(choiceSeed)), output, JsonOutput));
             }
-            CliParsing.Require(parse.Given(model), "--model: required to run a model (or give --completions to score completions produced elsewhere)");
-            CliParsing.Require(parse.GetValue(benchmark) == "gsm8k", $"--benchmark {parse.GetValue(benchmark)}: a model is evaluated on gsm8k only; score completions produced elsewhere with --completions");
-            // Checked and locked before the model loads, so an unwritable path fails now, not after the whole evaluation.
-            string? predictionsFile = parse.GetValue(predictions)?.FullName;
-            using var predictionsLock = predictionsFile is null ? null : OutputPaths.ClaimFile(predictionsFile, "--predictions");
-            var examples = Jsonl.ReadGsm8k(file.FullName);
-            if (parse.GetValue(limit) is { } n) examples = examples.Take(n).ToList();
-            using var loaded = LoadedModel.Open(parse.GetValue(model)!);
+            CliParsing.Require(parse.Given(model) != parse.Given(endpoint),
+                parse.Given(model) ? "--model and --endpoint: give one (a local model, or a server to ask)"
+                    : "--model: required to run a model (or --endpoint URL to ask a server, or --completions to score completions produced elsewhere)");
+            CliParsing.Require(parse.Given(endpoint) || !parse.Given(apiKey) && !parse.Given(endpointModel), "--api-key and --endpoint-model go with --endpoint");
+            CliParsing.Require(!parse.Given(shotsData) || parse.GetValue(shots) > 0, "--shots-data: give --shots N too (how many worked examples)");
             // Evaluation is greedy unless asked otherwise: generation_config's sampling defaults do not apply.
             var options = flags.Read(parse, Sdar.Config.GenerationConfig.Empty, fallbackTemperature: 0);
-            GenerationFlags.Validate(options, loaded.Config);
-            var engineOptions = engineFlags.Read(parse);
-            // A counter redrawn in place on a terminal; whole lines now and then in a log file or pipe.
-            var lines = Console.IsErrorRedirected ? new Sdar.Training.ProgressLines(error) : null;
-            var report = GenerationFlags.InFlagTerms(() => GsmEvaluator.Run(loaded, examples, options, parse.GetValue(batch), !parse.GetValue(raw),
-                (done, total) =>
-                {
-                    if (lines is null) error.Write($"\r{done}/{total}");
-                    else lines.Report(done, total, () => $"evaluated {done}/{total} questions");
-                }, engineOptions, cancellation));
-            if (lines is null) error.WriteLine();
-            if (predictionsFile is not null) GsmEvaluator.WritePredictions(predictionsFile, report);
-            string decoding = loaded.Config.IsDiffusion ? $"block_diffusion {options.Strategy}" : "autoregressive";
-            if (parse.GetValue(json))
-            {
-                output.WriteLine(JsonSerializer.Serialize(new
-                {
-                    model = loaded.Directory, data = file.FullName, decoding = loaded.Config.IsDiffusion ? "block_diffusion" : "autoregressive",
-                    strategy = options.Strategy, block_length = options.BlockLength ?? loaded.Config.BlockSize, threshold = options.ConfidenceThreshold,
-                    count = report.Count, correct = report.Correct, accuracy = Math.Round(report.Accuracy, 4),
-                    tokens_per_forward = Math.Round(report.TokensPerForward, 3), tokens_per_second = Math.Round(report.TokensPerSecond, 1),
-                    nfe_denoise = report.DenoisingForwards, nfe_total = report.TotalForwards, generated_tokens = report.GeneratedTokens,
-                    seconds = Math.Round(report.Elapsed.TotalSeconds, 2), batch_size = report.BatchSize,
-                }, JsonOutput));
-            }
-            else
-            {
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{decoding}: accuracy {report.Accuracy:P1} ({report.Correct}/{report.Count}), {report.TokensPerForward:F2} tokens/forward, {report.TokensPerSecond:F0} tokens/s (batch {report.BatchSize}), {report.Elapsed.TotalSeconds:F1} s"));
-            }
-            return Task.FromResult(0);
+            var request = new EvalRun.Request(parse.GetValue(benchmark)!, file.FullName, parse.GetValue(limit), parse.GetValue(shots), parse.GetValue(shotsData)?.FullName,
+                parse.GetValue(samples), parse.GetValue(passAt) ?? [], parse.GetValue(choiceSeed),
+                parse.GetValue(model), parse.GetValue(endpoint), parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"), parse.GetValue(endpointModel),
+                parse.GetValue(compareAr), parse.GetValue(concurrency), !parse.GetValue(raw), options, flags.GivenDecodingFields(parse), engineFlags.Read(parse),
+                parse.GetValue(predictions)?.FullName, parse.GetValue(restart), parse.GetValue(json));
+            return Task.FromResult(EvalRun.Run(request, output, error, JsonOutput, cancellation));
         });
         return command;
     }

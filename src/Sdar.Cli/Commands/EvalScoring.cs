@@ -7,7 +7,7 @@ namespace Sdar.Cli.Commands;
 /// <summary><c>sdar eval --completions</c>: scores completions produced elsewhere against a benchmark's data file.</summary>
 internal static class EvalScoring
 {
-    public sealed record Request(string Benchmark, string Data, string Completions, string? Predictions, bool Json, bool SeveralPerItem, int[] PassAtK, ulong ChoiceSeed);
+    public sealed record Request(string Benchmark, string Data, string Completions, string? Predictions, bool Json, int Samples, int[] PassAtK, ulong ChoiceSeed);
 
     public static int Run(Request request, TextWriter output, JsonSerializerOptions jsonOptions)
     {
@@ -17,7 +17,10 @@ internal static class EvalScoring
         // Checked and locked before any scoring, so an unwritable path fails at once.
         using var predictionsLock = request.Predictions is null ? null : Sdar.IO.OutputPaths.ClaimFile(request.Predictions, "--predictions");
         var items = benchmark.Read(request.Data);
-        var completions = CompletionsFile.Read(request.Completions, items, request.SeveralPerItem);
+        var completions = CompletionsFile.Read(request.Completions, items, severalPerItem: request.Samples > 1);
+        int uneven = request.Samples > 1 ? completions.ToList().FindIndex(c => c.Count != request.Samples) : -1;
+        if (uneven >= 0)
+            throw new BenchmarkDataException($"--completions {request.Completions}: --samples {request.Samples} expects {request.Samples} completions of every item; item {uneven} has {completions[uneven].Count}");
         var report = BenchmarkScorer.Score(benchmark, items, completions, request.PassAtK);
         if (request.Predictions is not null) BenchmarkScorer.WriteVerdicts(request.Predictions, report);
         output.WriteLine(request.Json ? JsonSerializer.Serialize(Summary(report, request), jsonOptions) : Text(report));

@@ -108,6 +108,22 @@ internal sealed class GenerationFlags
         FusedCommit = parse.GetBoolean(_fusedCommit) ?? true,
     };
 
+    /// <summary>
+    /// SDAR's decoding knobs that were given on the command line, as the extra body fields of an OpenAI-compatible
+    /// request (<c>sdar serve</c>'s names). Knobs left at their defaults are not sent, so a server without them (an AR
+    /// model, or one that rejects unknown fields) is not asked.
+    /// </summary>
+    public Dictionary<string, System.Text.Json.Nodes.JsonNode?> GivenDecodingFields(ParseResult parse)
+    {
+        var fields = new Dictionary<string, System.Text.Json.Nodes.JsonNode?>(StringComparer.Ordinal);
+        if (parse.GetValue(_blockLength) is { } block) fields["block_length"] = block;
+        if (parse.GetValue(_steps) is { } steps) fields["denoising_steps"] = steps;
+        if (parse.Given(_strategy)) fields["remasking_strategy"] = parse.GetValue(_strategy);
+        if (parse.GetValue(_threshold) is { } threshold) fields["confidence_threshold"] = threshold;
+        if (parse.GetValue(_ebThreshold) is { } eb) fields["eb_threshold"] = eb;
+        return fields;
+    }
+
     /// <summary>"42=-100,7=2.5", possibly given several times; a token given twice keeps its last bias.</summary>
     private static Dictionary<int, double> ParseLogitBias(ArgumentResult result)
     {

@@ -27,8 +27,18 @@ public static class BenchmarkScorer
     public static BenchmarkReport Score(IBenchmark benchmark, IReadOnlyList<BenchmarkItem> items, IReadOnlyList<IReadOnlyList<string>> completions,
         IReadOnlyList<int>? passAtK = null)
     {
+        ArgumentNullException.ThrowIfNull(benchmark);
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(completions);
         if (completions.Count != items.Count) throw new ArgumentException($"{completions.Count} completion lists for {items.Count} items", nameof(completions));
         var verdicts = items.Select((item, i) => (IReadOnlyList<BenchmarkVerdict>)completions[i].Select(c => benchmark.Score(item, c)).ToArray()).ToArray();
+        return Summarise(benchmark.Name, verdicts, passAtK);
+    }
+
+    /// <summary>The report over verdicts already given: every item's list holds the verdicts of its samples.</summary>
+    public static BenchmarkReport Summarise(string benchmark, IReadOnlyList<IReadOnlyList<BenchmarkVerdict>> verdicts, IReadOnlyList<int>? passAtK = null)
+    {
+        ArgumentNullException.ThrowIfNull(verdicts);
         var all = verdicts.SelectMany(v => v).ToArray();
         var problems = verdicts.Select(v => (v.Count, v.Count(x => x.Correct))).ToArray();
         var pass = new List<(int, double)>();
@@ -38,12 +48,12 @@ public static class BenchmarkScorer
             if (few >= 0) throw new BenchmarkDataException($"pass@{k} needs at least {k} samples of every item; item {few} has {problems[few].Item1}");
             pass.Add((k, PassAtK.Mean(problems, k)));
         }
-        double accuracy = items.Count == 0 ? 0 : problems.Average(p => (double)p.Item2 / p.Item1);
+        double accuracy = verdicts.Count == 0 ? 0 : problems.Average(p => (double)p.Item2 / p.Item1);
         IfEvalAccuracy? ifeval = all.Length > 0 && all.All(v => v.Instructions is not null) ? IfEvalOf(all) : null;
-        double? majority = ifeval is null && items.Count > 0
+        double? majority = ifeval is null && verdicts.Count > 0
             ? verdicts.Average(v => MajorityVote.Winner([.. v.Select(x => x.VoteKey)]) is { } w && v[w].Correct ? 1.0 : 0.0)
             : null;
-        return new BenchmarkReport(benchmark.Name, items.Count, all.Length, all.Count(v => v.Correct), accuracy, pass, majority, ifeval, verdicts);
+        return new BenchmarkReport(benchmark, verdicts.Count, all.Length, all.Count(v => v.Correct), accuracy, pass, majority, ifeval, verdicts);
     }
 
     private static IfEvalAccuracy IfEvalOf(BenchmarkVerdict[] verdicts)
@@ -63,37 +73,47 @@ public static class BenchmarkScorer
     /// </summary>
     public static void WriteVerdicts(string path, BenchmarkReport report)
     {
+        ArgumentNullException.ThrowIfNull(report);
         bool several = report.Verdicts.Any(v => v.Count > 1);
         var lines = report.Verdicts.SelectMany(v => v.Select((verdict, sample) => (verdict, sample)));
-        Jsonl.Write(path, lines, (w, line) =>
+        Jsonl.Write(path, lines, (w, line) => WriteVerdict(w, line.verdict, several ? line.sample : null));
+    }
+
+    /// <summary>
+    /// One verdict as the JSON object of a verdicts line; <paramref name="sample"/> is written when given, and
+    /// <paramref name="more"/> adds fields (a run's cost) before the object closes.
+    /// </summary>
+    public static void WriteVerdict(System.Text.Json.Utf8JsonWriter w, BenchmarkVerdict v, int? sample, Action<System.Text.Json.Utf8JsonWriter>? more = null)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(v);
+        w.WriteStartObject();
+        w.WriteNumber("index", v.Index);
+        if (sample is { } s) w.WriteNumber("sample", s);
+        w.WriteString("prediction", v.Prediction);
+        if (v.Instructions is { } instructions)
         {
-            var (v, sample) = line;
-            w.WriteStartObject();
-            w.WriteNumber("index", v.Index);
-            if (several) w.WriteNumber("sample", sample);
-            w.WriteString("prediction", v.Prediction);
-            if (v.Instructions is { } instructions)
-            {
-                w.WriteStartArray("instruction_id_list");
-                foreach (string id in instructions.InstructionIds) w.WriteStringValue(id);
-                w.WriteEndArray();
-                WriteFollowed(w, "strict", instructions.FollowAllStrict, instructions.FollowedStrict);
-                WriteFollowed(w, "loose", instructions.FollowAllLoose, instructions.FollowedLoose);
-            }
-            else if (v.Code is { } code)
-            {
-                w.WriteBoolean("passed", v.Correct);
-                w.WriteString("outcome", code.Outcome);
-                w.WriteString("failure_reason", code.Reason);
-            }
-            else
-            {
-                w.WriteString("extracted_answer", v.ExtractedAnswer);
-                w.WriteString("reference", v.Reference);
-            }
-            w.WriteBoolean("correct", v.Correct);
-            w.WriteEndObject();
-        });
+            w.WriteStartArray("instruction_id_list");
+            foreach (string id in instructions.InstructionIds) w.WriteStringValue(id);
+            w.WriteEndArray();
+            WriteFollowed(w, "strict", instructions.FollowAllStrict, instructions.FollowedStrict);
+            WriteFollowed(w, "loose", instructions.FollowAllLoose, instructions.FollowedLoose);
+        }
+        else if (v.Code is { } code)
+        {
+            if (v.ExtractedAnswer is { } program) w.WriteString("program", program);
+            w.WriteBoolean("passed", v.Correct);
+            w.WriteString("outcome", code.Outcome);
+            w.WriteString("failure_reason", code.Reason);
+        }
+        else
+        {
+            w.WriteString("extracted_answer", v.ExtractedAnswer);
+            w.WriteString("reference", v.Reference);
+        }
+        w.WriteBoolean("correct", v.Correct);
+        more?.Invoke(w);
+        w.WriteEndObject();
     }
 
     private static void WriteFollowed(System.Text.Json.Utf8JsonWriter w, string name, bool all, IReadOnlyList<bool> list)

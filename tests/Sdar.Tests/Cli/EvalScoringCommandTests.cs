@@ -35,7 +35,7 @@ public class EvalScoringCommandTests
         }).ToArray();
         using var completions = BenchmarkFiles.Write("samples.jsonl", lines);
         var (code, output, error) = CliRunner.Run("eval", "--benchmark", "math", "--data", Data("math500-10.jsonl"),
-            "--completions", completions.Path, "--samples", "--pass-at", "1,2");
+            "--completions", completions.Path, "--samples", "2", "--pass-at", "1,2");
         Assert.True(code == 0, error);
         // Half the samples are right, so pass@1 is 50 % and pass@2 100 %; the vote ties and goes to the first answer, "wrong".
         Assert.Equal("math: accuracy 50.0 % (10/20), pass@1 50.0 %, pass@2 100.0 %, majority vote 0.0 % over 10 items (20 completions)", output.Trim());
@@ -65,7 +65,7 @@ public class EvalScoringCommandTests
         using var completions = BenchmarkFiles.Write("samples.jsonl", lines);
         using var predictions = BenchmarkFiles.Write("verdicts.jsonl");
         var (code, output, error) = CliRunner.Run("eval", "--benchmark", "humaneval", "--data", Data("humaneval-6.jsonl"),
-            "--completions", completions.Path, "--samples", "--pass-at", "1,2", "--predictions", predictions.Path, "--json");
+            "--completions", completions.Path, "--samples", "2", "--pass-at", "1,2", "--predictions", predictions.Path, "--json");
         Assert.True(code == 0, error);
         var summary = JsonDocument.Parse(output).RootElement;
         Assert.Equal(0.5, summary.GetProperty("accuracy").GetDouble());
@@ -88,13 +88,20 @@ public class EvalScoringCommandTests
     }
 
     [Fact]
-    public void Without_completions_a_model_is_required_and_only_gsm8k_runs()
+    public void Without_completions_a_model_or_an_endpoint_is_required()
     {
         var (code, _, error) = CliRunner.Run("eval", "--data", Data("gsm8k-test-12.jsonl"));
         Assert.NotEqual(0, code);
-        Assert.Contains("--model", error);
-        var (mathCode, _, mathError) = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--benchmark", "math", "--data", Data("math500-10.jsonl"));
-        Assert.NotEqual(0, mathCode);
-        Assert.Contains("gsm8k only", mathError);
+        Assert.Contains("--model: required", error);
+        Assert.Contains("--endpoint", error);
+    }
+
+    [Fact]
+    public void Samples_must_match_the_completions_per_item()
+    {
+        using var completions = BenchmarkFiles.Write("c.jsonl", Enumerable.Range(0, 12).Select(i => $$"""{"index": {{i}}, "completion": "#### 1"}""").ToArray());
+        var (code, _, error) = CliRunner.Run("eval", "--data", Data("gsm8k-test-12.jsonl"), "--completions", completions.Path, "--samples", "2");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--samples 2 expects 2 completions of every item; item 0 has 1", error);
     }
 }

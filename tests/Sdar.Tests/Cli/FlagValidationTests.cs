@@ -77,7 +77,7 @@ public class FlagValidationTests
     [InlineData("generate", "--stop-token-ids", "1,-2", "a comma-separated list of integers from 0 to")]
     [InlineData("generate", "--engine", "Turbo", "one of Fast, Reference")]
     [InlineData("bench", "--tokens", "0", "a comma-separated list of integers from 1 to")]
-    [InlineData("eval", "--batch-size", "0", "an integer from 1 to 4096")]
+    [InlineData("eval", "--concurrency", "0", "an integer from 1 to 4096")]
     [InlineData("data generate", "--train", "-5", "an integer from 0 to 100000000")]
     [InlineData("train", "--lr", "0", "a number above 0")]
     [InlineData("train", "--clip", "-1", "a number of at least 0")]

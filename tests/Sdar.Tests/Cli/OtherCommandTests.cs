@@ -181,6 +181,7 @@ public class EvalCommandTests
         {
             File.Delete(file);
             File.Delete(predictions);
+            File.Delete(predictions + ".run.json");
         }
     }
 
@@ -216,7 +217,7 @@ public class EvalCommandTests
         {
             var (code, output, error) = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--data", file, "--no-chat");
             Assert.Equal(Sdar.Cli.SdarCli.ExitBadInput, code);
-            Assert.Contains("question 2 of the data: the prompt (", error, StringComparison.Ordinal);
+            Assert.Contains("item 1 of the data: the prompt (", error, StringComparison.Ordinal);
             Assert.Contains("--max-new-tokens 256", error, StringComparison.Ordinal);
             Assert.Contains("but the model has 1024 (max_position_embeddings in config.json)", error, StringComparison.Ordinal);
             Assert.Equal("", output);

@@ -3,6 +3,8 @@ namespace Sdar.Evaluation.Execution;
 /// <summary>
 /// HumanEval / MBPP scored as their official harnesses do: the item's program with the completion in it runs (in a
 /// <see cref="PythonSandbox"/>), and the completion is correct when every statement, the checks included, ran.
+/// The code is read out of a fenced block or MBPP's <c>[BEGIN]</c>/<c>[DONE]</c> first (<see cref="CodeAnswer"/>).
+/// A HumanEval completion that restates the whole function still works: its definition follows the prompt's and wins.
 /// </summary>
 public sealed class CodeExecutionBenchmark(IBenchmarkData data, PythonSandbox sandbox) : IBenchmark
 {
@@ -15,10 +17,11 @@ public sealed class CodeExecutionBenchmark(IBenchmarkData data, PythonSandbox sa
     public BenchmarkVerdict Score(BenchmarkItem item, string completion)
     {
         ArgumentNullException.ThrowIfNull(completion);
+        string code = CodeAnswer.Extract(completion);
         string program = item switch
         {
-            HumanEvalItem humanEval => humanEval.Program(completion),
-            MbppItem mbpp => mbpp.Program(completion),
+            HumanEvalItem humanEval => humanEval.Program(code),
+            MbppItem mbpp => mbpp.Program(code),
             _ => throw new ArgumentException($"{Name}: item {item.Index} is not a code problem", nameof(item)),
         };
         var run = sandbox.RunAsync(program).GetAwaiter().GetResult();
@@ -30,6 +33,6 @@ public sealed class CodeExecutionBenchmark(IBenchmarkData data, PythonSandbox sa
             SandboxOutcome.Crashed => "crashed",
             _ => "timed_out",
         };
-        return new BenchmarkVerdict(item.Index, completion, ExtractedAnswer: null, VoteKey: null, item.TaskId, run.Passed, Code: new CodeRun(outcome, run.Reason));
+        return new BenchmarkVerdict(item.Index, completion, ExtractedAnswer: code == completion ? null : code, VoteKey: null, item.TaskId, run.Passed, Code: new CodeRun(outcome, run.Reason));
     }
 }

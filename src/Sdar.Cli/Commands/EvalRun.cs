@@ -1,0 +1,226 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Sdar.Decoding;
+using Sdar.Evaluation;
+using Sdar.Evaluation.Execution;
+using Sdar.Evaluation.Runs;
+using Sdar.Runtime;
+
+namespace Sdar.Cli.Commands;
+
+/// <summary>
+/// <c>sdar eval</c> with a model: generates every item's answers (a local model through the engine, or a remote
+/// OpenAI-compatible server), scores them as they finish, keeps the resumable predictions file, and prints accuracy
+/// with NFE, tokens per forward and tokens per second; with <c>--compare-ar</c> also the AR model's run and the speed-up.
+/// </summary>
+internal static class EvalRun
+{
+    public sealed record Request(
+        string Benchmark, string Data, int? Limit, int Shots, string? ShotsData, int Samples, int[] PassAtK, ulong ChoiceSeed,
+        string? Model, string? Endpoint, string? ApiKey, string? EndpointModel, string? CompareAr,
+        int Concurrency, bool Chat, GenerationOptions Options, Dictionary<string, JsonNode?> DecodingFields, EngineOptions EngineOptions,
+        string? Predictions, bool Restart, bool Json);
+
+    public static int Run(Request request, TextWriter output, TextWriter error, JsonSerializerOptions jsonOptions, CancellationToken cancellation)
+    {
+        // Checked and locked first, so that an unusable path fails at once, not after the whole evaluation.
+        using var predictionsLock = request.Predictions is null ? null : Sdar.IO.OutputPaths.ClaimFile(request.Predictions, "--predictions");
+        var data = Benchmarks.Get(request.Benchmark, request.ChoiceSeed);
+        // The sandbox is checked now, not after hours of generation.
+        var benchmark = data as IBenchmark ?? new CodeExecutionBenchmark(data, new PythonSandbox());
+        var items = benchmark.Read(request.Data);
+        if (request.Limit is { } limit) items = [.. items.Take(limit)];
+        var shots = Shots(benchmark, request);
+        // Prompts are built now, so that a benchmark refusing worked examples says so before any model loads.
+        if (items.Count > 0) benchmark.Prompt(items[0], shots);
+        CliParsing.Require(request.Samples == 1 || request.Options.Temperature > 0,
+            $"--samples {request.Samples}: needs --temperature above 0 (greedy decoding would give {request.Samples} equal answers)");
+
+        // The AR model is checked before the long run, not after it.
+        using var arModel = request.CompareAr is null ? null : LoadedModel.Open(request.CompareAr);
+        CliParsing.Require(arModel is null || !arModel.Config.IsDiffusion,
+            $"--compare-ar {arModel?.Directory}: expected an autoregressive model (its config.json has block_size, so it is an SDAR model)");
+        using var loaded = request.Model is null ? null : LoadedModel.Open(request.Model);
+        if (loaded is not null) GenerationFlags.Validate(request.Options, loaded.Config);
+        using var endpoint = request.Endpoint is null ? null
+            : EndpointBackend.Connect(request.Endpoint, request.ApiKey, request.EndpointModel, request.Options, request.Concurrency, request.Chat, request.DecodingFields);
+        ICompletionBackend backend = loaded is not null
+            ? new EngineBackend(loaded, request.Options, request.Concurrency, request.Chat, request.EngineOptions)
+            : endpoint!;
+        var plan = new EvaluationPlan(benchmark, items, shots, request.Samples, request.PassAtK);
+
+        using var log = request.Predictions is null ? null
+            : PredictionsLog.Open(request.Predictions, Settings(request, backend), items.Count, request.Samples, request.Restart);
+        if (log is { Done.Count: > 0 })
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"continuing {request.Predictions}: {log.Done.Count} of {items.Count * request.Samples} completions are done{(log.DroppedIncompleteLine ? " (an incomplete last line was dropped)" : "")}"));
+        // Side by side, neither run may pay the other's start-up (JIT, first allocations): each decodes one item untimed first.
+        if (arModel is not null && items.Count > 0) Warm(plan, backend, cancellation);
+        var result = Evaluate(plan, backend, log, error, cancellation);
+
+        EvaluationResult? ar = null;
+        if (arModel is not null)
+        {
+            error.WriteLine($"decoding the same items with the AR model {arModel.Directory} at concurrency {request.Concurrency}...");
+            var arBackend = new EngineBackend(arModel, request.Options, request.Concurrency, request.Chat, request.EngineOptions);
+            Warm(plan, arBackend, cancellation);
+            ar = Evaluate(plan, arBackend, null, error, cancellation);
+        }
+        string decoding = loaded is null ? "remote" : loaded.Config.IsDiffusion ? "block_diffusion" : "autoregressive";
+        output.WriteLine(request.Json
+            ? JsonSerializer.Serialize(Summary(request, loaded, decoding, result, ar), jsonOptions)
+            : Text(request, loaded, decoding, result, ar));
+        return 0;
+    }
+
+    private static EvaluationResult Evaluate(EvaluationPlan plan, ICompletionBackend backend, PredictionsLog? log, TextWriter error, CancellationToken cancellation)
+    {
+        var bar = new EvalProgressBar(error, Console.IsErrorRedirected);
+        try
+        {
+            return GenerationFlags.InFlagTerms(() => BenchmarkEvaluation.Run(plan, backend, log, bar.Report, cancellation));
+        }
+        finally
+        {
+            bar.Finish();
+        }
+    }
+
+    private static void Warm(EvaluationPlan plan, ICompletionBackend backend, CancellationToken cancellation) =>
+        GenerationFlags.InFlagTerms(() =>
+        {
+            backend.Run([new CompletionJob(0, 0, plan.Benchmark.Prompt(plan.Items[0], plan.Shots), 0)], _ => { }, cancellation);
+            return 0;
+        });
+
+    private static IReadOnlyList<BenchmarkItem> Shots(IBenchmark benchmark, Request request)
+    {
+        if (request.Shots == 0) return [];
+        CliParsing.Require(request.ShotsData is not null, $"--shots {request.Shots}: needs --shots-data FILE, the dev or train file the worked examples come from");
+        if (!File.Exists(request.ShotsData)) throw new FileNotFoundException($"--shots-data: {Path.GetFullPath(request.ShotsData!)}: file not found");
+        var dev = benchmark.Read(request.ShotsData!);
+        CliParsing.Require(dev.Count >= request.Shots, $"--shots {request.Shots}: --shots-data {request.ShotsData} has only {dev.Count} items");
+        return [.. dev.Take(request.Shots)];
+    }
+
+    /// <summary>What makes two runs the same run, for continuing a predictions file: every input to the answers.</summary>
+    private static Dictionary<string, string> Settings(Request request, ICompletionBackend backend)
+    {
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["benchmark"] = request.Benchmark,
+            ["data"] = Path.GetFullPath(request.Data),
+            ["data_sha256"] = Sha256(request.Data),
+            ["limit"] = request.Limit?.ToString(CultureInfo.InvariantCulture) ?? "all",
+            ["generator"] = backend.Description,
+            ["chat"] = request.Chat ? "true" : "false",
+            ["samples"] = request.Samples.ToString(CultureInfo.InvariantCulture),
+            ["shots"] = request.Shots.ToString(CultureInfo.InvariantCulture),
+            ["options"] = JsonSerializer.Serialize(request.Options),
+            ["decoding_fields"] = JsonSerializer.Serialize(request.DecodingFields),
+            ["choice_seed"] = request.ChoiceSeed.ToString(CultureInfo.InvariantCulture),
+        };
+        if (request.Shots > 0) settings["shots_data_sha256"] = Sha256(request.ShotsData!);
+        if (request.Model is { } model && File.Exists(Path.Combine(model, "model.safetensors")))
+            settings["weights_modified"] = File.GetLastWriteTimeUtc(Path.Combine(model, "model.safetensors")).ToString("O", CultureInfo.InvariantCulture);
+        return settings;
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    private static Dictionary<string, object?> Summary(Request request, LoadedModel? loaded, string decoding, EvaluationResult result, EvaluationResult? ar)
+    {
+        var report = result.Report;
+        var m = result.Metrics;
+        var summary = new Dictionary<string, object?>
+        {
+            ["benchmark"] = report.Benchmark, ["data"] = Path.GetFullPath(request.Data),
+            ["model"] = loaded?.Directory, ["endpoint"] = request.Endpoint is null ? null : result.Backend,
+            ["decoding"] = decoding,
+        };
+        if (loaded is null || loaded.Config.IsDiffusion)
+        {
+            summary["strategy"] = request.Options.Strategy;
+            summary["block_length"] = request.Options.BlockLength ?? loaded?.Config.BlockSize;
+            summary["threshold"] = request.Options.ConfidenceThreshold;
+        }
+        summary["count"] = report.Count;
+        summary["samples"] = report.Samples;
+        summary["correct"] = report.Correct;
+        summary["accuracy"] = Math.Round(report.Accuracy, 4);
+        if (report.IfEval is { } ifeval)
+        {
+            summary["prompt_strict"] = Math.Round(ifeval.PromptStrict, 4);
+            summary["instruction_strict"] = Math.Round(ifeval.InstructionStrict, 4);
+            summary["prompt_loose"] = Math.Round(ifeval.PromptLoose, 4);
+            summary["instruction_loose"] = Math.Round(ifeval.InstructionLoose, 4);
+        }
+        if (report.PassAtK.Count > 0) summary["pass_at_k"] = report.PassAtK.ToDictionary(p => p.K.ToString(CultureInfo.InvariantCulture), p => Math.Round(p.PassAtK, 4));
+        if (report.MajorityAccuracy is { } majority && report.Samples > report.Count) summary["majority_accuracy"] = Math.Round(majority, 4);
+        AddCost(summary, m);
+        if (ar is not null)
+        {
+            var arSummary = new Dictionary<string, object?> { ["model"] = ar.Backend, ["accuracy"] = Math.Round(ar.Report.Accuracy, 4) };
+            AddCost(arSummary, ar.Metrics);
+            summary["compare_ar"] = arSummary;
+            summary["speedup"] = Speedup(result, ar) is { } s ? Math.Round(s, 3) : null;
+        }
+        return summary;
+    }
+
+    private static void AddCost(Dictionary<string, object?> summary, EvaluationMetrics m)
+    {
+        summary["tokens_per_forward"] = m.TokensPerForward is { } tpf ? Math.Round(tpf, 3) : null;
+        summary["tokens_per_second"] = Math.Round(m.TokensPerSecond, 1);
+        summary["nfe_denoise"] = m.DenoisingForwards;
+        summary["nfe_total"] = m.TotalForwards;
+        summary["generated_tokens"] = m.GeneratedTokens;
+        summary["seconds"] = Math.Round(m.Elapsed.TotalSeconds, 2);
+        summary["concurrency"] = m.Concurrency;
+        summary["resumed"] = m.Resumed;
+    }
+
+    /// <summary>
+    /// Wall-clock speed-up over AR decoding at the same concurrency: the AR run's time over this one's for the same
+    /// items. A run continued from its predictions file timed only part of them, so tokens per second compare instead.
+    /// </summary>
+    private static double? Speedup(EvaluationResult run, EvaluationResult ar)
+    {
+        if (run.Metrics.Resumed == 0 && run.Metrics.Elapsed > TimeSpan.Zero) return ar.Metrics.Elapsed / run.Metrics.Elapsed;
+        return ar.Metrics.TokensPerSecond > 0 ? run.Metrics.TokensPerSecond / ar.Metrics.TokensPerSecond : null;
+    }
+
+    private static string Text(Request request, LoadedModel? loaded, string decoding, EvaluationResult result, EvaluationResult? ar)
+    {
+        var report = result.Report;
+        var parts = new List<string>();
+        if (report.IfEval is { } i)
+            parts.Add(string.Create(CultureInfo.InvariantCulture,
+                $"prompt strict {i.PromptStrict:P1}, instruction strict {i.InstructionStrict:P1}, prompt loose {i.PromptLoose:P1}, instruction loose {i.InstructionLoose:P1}"));
+        else
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"accuracy {report.Accuracy:P1} ({report.Correct}/{report.Samples})"));
+        parts.AddRange(report.PassAtK.Select(p => string.Create(CultureInfo.InvariantCulture, $"pass@{p.K} {p.PassAtK:P1}")));
+        if (report.MajorityAccuracy is { } majority && report.Samples > report.Count)
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"majority vote {majority:P1}"));
+        parts.Add(Cost(result.Metrics));
+        string how = loaded is null ? $"via {result.Backend}" : loaded.Config.IsDiffusion ? $"block_diffusion {request.Options.Strategy}" : decoding;
+        string text = $"{report.Benchmark} ({how}): {string.Join(", ", parts)}";
+        if (ar is not null)
+            text += Environment.NewLine + string.Create(CultureInfo.InvariantCulture,
+                $"autoregressive {ar.Backend}: accuracy {ar.Report.Accuracy:P1}, {Cost(ar.Metrics)}; speed-up {Speedup(result, ar):F2}x");
+        return text;
+    }
+
+    private static string Cost(EvaluationMetrics m)
+    {
+        string tpf = m.TokensPerForward is { } t ? string.Create(CultureInfo.InvariantCulture, $"{t:F2} tokens/forward, ") : "";
+        return string.Create(CultureInfo.InvariantCulture, $"{tpf}{m.TokensPerSecond:F0} tokens/s (concurrency {m.Concurrency}), {m.Elapsed.TotalSeconds:F1} s")
+            + (m.Resumed > 0 ? $", {m.Resumed} completions resumed" : "");
+    }
+}

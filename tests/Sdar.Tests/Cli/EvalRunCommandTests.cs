@@ -1,0 +1,206 @@
+using System.Text.Json;
+using Sdar.Runtime;
+using Sdar.Server;
+using Sdar.Tests.Evaluation;
+
+namespace Sdar.Tests.Cli;
+
+/// <summary><c>sdar eval</c> with a model: every benchmark, resumable predictions, samples, shots, remote endpoints, AR comparison.</summary>
+public sealed class EvalRunCommandTests
+{
+    private static string Data(string name) => BenchmarkFiles.Fixture(name);
+
+    private static JsonElement[] Lines(string path) => [.. File.ReadLines(path).Select(l => JsonDocument.Parse(l).RootElement)];
+
+    private static string Synthetic(TempFile dir) =>
+        Write(dir, "synthetic.jsonl",
+            """{"question": "What is 2 + 3?", "answer": "2 + 3 = 5.\n#### 5"}""",
+            """{"question": "What is 4 * 4?", "answer": "#### 16"}""",
+            """{"question": "Sort 3, 1, 2.", "answer": "#### 123"}""",
+            """{"question": "What is 9 - 7?", "answer": "#### 2"}""",
+            """{"question": "How many letters are in cat?", "answer": "#### 3"}""");
+
+    private static string Write(TempFile dir, string name, params string[] lines)
+    {
+        string path = Path.Combine(Path.GetDirectoryName(dir.Path)!, name);
+        File.WriteAllText(path, string.Join("\n", lines) + "\n");
+        return path;
+    }
+
+    [Theory]
+    [InlineData("math", "math500-10.jsonl")]
+    [InlineData("gsm8k", "gsm8k-test-12.jsonl")]
+    [InlineData("mmlu", "abstract_algebra_test.csv")]
+    [InlineData("ifeval", "ifeval-12.jsonl")]
+    public void A_model_is_evaluated_on_every_benchmark_with_verdicts_and_cost(string benchmark, string data)
+    {
+        using var dir = BenchmarkFiles.Write("marker");
+        string file = data.EndsWith(".csv", StringComparison.Ordinal)
+            ? Write(dir, data, "\"What is 2 + 2?\",3,4,5,6,B", "\"Capital of France?\",Paris,Rome,Oslo,Bern,A", "\"1 + 1?\",2,3,4,5,A")
+            : Data(data);
+        string predictions = Path.Combine(Path.GetDirectoryName(dir.Path)!, "p.jsonl");
+        var (code, output, error) = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--benchmark", benchmark, "--data", file, "--limit", "3",
+            "-n", "8", "--concurrency", "2", "--predictions", predictions, "--json");
+        Assert.True(code == 0, error);
+        var summary = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(benchmark, summary.GetProperty("benchmark").GetString());
+        Assert.Equal(3, summary.GetProperty("count").GetInt32());
+        Assert.True(summary.GetProperty("nfe_denoise").GetInt64() > 0);
+        Assert.True(summary.GetProperty("tokens_per_forward").GetDouble() > 0);
+        Assert.Equal(2, summary.GetProperty("concurrency").GetInt32());
+        if (benchmark == "ifeval") Assert.True(summary.TryGetProperty("prompt_strict", out _));
+        var lines = Lines(predictions);
+        Assert.Equal([0, 1, 2], lines.Select(l => l.GetProperty("index").GetInt32()));
+        Assert.All(lines, l => Assert.True(l.GetProperty("generated_tokens").GetInt32() > 0));
+        Assert.All(lines, l => Assert.True(l.GetProperty("nfe_total").GetInt32() >= l.GetProperty("nfe_denoise").GetInt32()));
+    }
+
+    [Fact]
+    public void An_interrupted_run_continues_where_it_stopped_and_ends_as_an_uninterrupted_one()
+    {
+        using var dir = BenchmarkFiles.Write("marker");
+        string data = Synthetic(dir);
+        string whole = Path.Combine(Path.GetDirectoryName(dir.Path)!, "whole.jsonl"), cut = Path.Combine(Path.GetDirectoryName(dir.Path)!, "cut.jsonl");
+        string[] args = ["eval", "--model", CliRunner.TinySdar, "--benchmark", "synthetic", "--data", data, "-n", "8", "--json"];
+        var first = CliRunner.Run([.. args, "--predictions", whole]);
+        Assert.True(first.ExitCode == 0, first.Error);
+        Assert.True(CliRunner.Run([.. args, "--predictions", cut]).ExitCode == 0);
+        // As a kill would leave it: two whole lines and half of the third.
+        var kept = File.ReadAllLines(cut);
+        File.WriteAllText(cut, kept[0] + "\n" + kept[1] + "\n" + kept[2][..(kept[2].Length / 2)]);
+        var resumed = CliRunner.Run([.. args, "--predictions", cut]);
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        Assert.Contains("2 of 5 completions are done (an incomplete last line was dropped)", resumed.Error);
+        var summary = JsonDocument.Parse(resumed.Output).RootElement;
+        Assert.Equal(2, summary.GetProperty("resumed").GetInt32());
+        Assert.Equal(File.ReadAllText(whole), File.ReadAllText(cut));
+        var original = JsonDocument.Parse(first.Output).RootElement;
+        foreach (string field in (string[])["accuracy", "nfe_denoise", "nfe_total", "generated_tokens", "tokens_per_forward"])
+            Assert.Equal(original.GetProperty(field).GetRawText(), summary.GetProperty(field).GetRawText());
+
+        // Other settings do not mix into the file; --restart starts over.
+        var other = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--benchmark", "synthetic", "--data", data, "-n", "9", "--predictions", cut);
+        Assert.NotEqual(0, other.ExitCode);
+        Assert.Contains("written by a run with other settings (options:", other.Error);
+        var restarted = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--benchmark", "synthetic", "--data", data, "-n", "9", "--predictions", cut, "--restart", "--json");
+        Assert.True(restarted.ExitCode == 0, restarted.Error);
+        Assert.Equal(0, JsonDocument.Parse(restarted.Output).RootElement.GetProperty("resumed").GetInt32());
+    }
+
+    [Fact]
+    public void A_predictions_file_from_elsewhere_is_not_overwritten()
+    {
+        using var dir = BenchmarkFiles.Write("marker");
+        string data = Synthetic(dir);
+        string predictions = Write(dir, "mine.jsonl", """{"my": "work"}""");
+        var (code, _, error) = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--benchmark", "synthetic", "--data", data, "-n", "4", "--predictions", predictions);
+        Assert.NotEqual(0, code);
+        Assert.Contains("was not written by a resumable run", error);
+        Assert.Equal("{\"my\": \"work\"}\n", File.ReadAllText(predictions));
+    }
+
+    [Fact]
+    public void Samples_give_majority_vote_and_pass_at_k_and_need_a_temperature()
+    {
+        using var dir = BenchmarkFiles.Write("marker");
+        string data = Synthetic(dir);
+        string predictions = Path.Combine(Path.GetDirectoryName(dir.Path)!, "s.jsonl");
+        var (code, output, error) = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--benchmark", "synthetic", "--data", data, "-n", "6",
+            "--samples", "3", "--temperature", "0.9", "--seed", "7", "--pass-at", "1,3", "--predictions", predictions, "--json");
+        Assert.True(code == 0, error);
+        var summary = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(15, summary.GetProperty("samples").GetInt32());
+        Assert.True(summary.TryGetProperty("majority_accuracy", out _));
+        var passAt = summary.GetProperty("pass_at_k");
+        Assert.True(passAt.GetProperty("3").GetDouble() >= passAt.GetProperty("1").GetDouble());
+        var lines = Lines(predictions);
+        Assert.Equal(15, lines.Length);
+        // Every sample draws with its own seed, so the three answers of an item are not all one answer repeated.
+        Assert.True(lines.GroupBy(l => l.GetProperty("index").GetInt32()).Any(g => g.Select(l => l.GetProperty("prediction").GetString()).Distinct().Count() > 1));
+
+        var greedy = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--benchmark", "synthetic", "--data", data, "--samples", "3");
+        Assert.NotEqual(0, greedy.ExitCode);
+        Assert.Contains("--samples 3: needs --temperature above 0", greedy.Error);
+    }
+
+    [Fact]
+    public void Shots_come_from_the_shots_data_file()
+    {
+        using var dir = BenchmarkFiles.Write("marker");
+        string data = Synthetic(dir);
+        var (code, output, error) = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--benchmark", "gsm8k", "--data", data, "--limit", "2", "-n", "4",
+            "--shots", "2", "--shots-data", data, "--json");
+        Assert.True(code == 0, error);
+        Assert.Equal(2, JsonDocument.Parse(output).RootElement.GetProperty("count").GetInt32());
+
+        var missing = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--data", data, "--shots", "2");
+        Assert.Contains("--shots 2: needs --shots-data FILE", missing.Error);
+        var tooFew = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--data", data, "--shots", "9", "--shots-data", data);
+        Assert.Contains("--shots 9: --shots-data", tooFew.Error);
+        var refused = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--benchmark", "ifeval", "--data", Data("ifeval-12.jsonl"), "--shots", "1", "--shots-data", Data("ifeval-12.jsonl"));
+        Assert.Contains("IFEval prompts take no worked examples", refused.Error);
+    }
+
+    [Fact]
+    public async Task An_endpoint_gives_the_answers_the_local_model_gives()
+    {
+        using var dir = BenchmarkFiles.Write("marker");
+        string data = Synthetic(dir);
+        using var model = LoadedModel.Open(CliRunner.TinySdar);
+        await using var server = await SdarServer.StartAsync(model, options: new SdarServerOptions { Host = "127.0.0.1", Port = 0, ApiKey = "k3y", LeaveModelOpen = true });
+        foreach (string[] mode in (string[][])[[], ["--no-chat"]])
+        {
+            string local = Path.Combine(Path.GetDirectoryName(dir.Path)!, $"local{mode.Length}.jsonl"), remote = Path.Combine(Path.GetDirectoryName(dir.Path)!, $"remote{mode.Length}.jsonl");
+            var a = CliRunner.Run(["eval", "--model", CliRunner.TinySdar, "--benchmark", "synthetic", "--data", data, "-n", "8", "--predictions", local, "--json", .. mode]);
+            Assert.True(a.ExitCode == 0, a.Error);
+            var b = CliRunner.Run(["eval", "--endpoint", server.Url, "--api-key", "k3y", "--concurrency", "3", "--benchmark", "synthetic", "--data", data, "-n", "8",
+                "--predictions", remote, "--json", .. mode]);
+            Assert.True(b.ExitCode == 0, b.Error);
+            Assert.Equal(Lines(local).Select(l => l.GetProperty("prediction").GetString()), Lines(remote).Select(l => l.GetProperty("prediction").GetString()));
+            var summary = JsonDocument.Parse(b.Output).RootElement;
+            Assert.Equal("remote", summary.GetProperty("decoding").GetString());
+            Assert.Equal(JsonValueKind.Null, summary.GetProperty("tokens_per_forward").ValueKind);
+            Assert.Equal(JsonDocument.Parse(a.Output).RootElement.GetProperty("generated_tokens").GetInt64(), summary.GetProperty("generated_tokens").GetInt64());
+        }
+        var unauthorised = CliRunner.Run("eval", "--endpoint", server.Url, "--api-key", "wrong", "--benchmark", "synthetic", "--data", data, "-n", "4");
+        Assert.NotEqual(0, unauthorised.ExitCode);
+        Assert.Contains("HTTP 401", unauthorised.Error);
+        var nowhere = CliRunner.Run("eval", "--endpoint", "http://127.0.0.1:9/v1", "--benchmark", "synthetic", "--data", data);
+        Assert.NotEqual(0, nowhere.ExitCode);
+        Assert.Contains("--endpoint http://127.0.0.1:9/v1/models", nowhere.Error);
+        var notUrl = CliRunner.Run("eval", "--endpoint", "localhost:8000", "--benchmark", "synthetic", "--data", data);
+        Assert.Contains("expected an http:// or https:// address", notUrl.Error);
+    }
+
+    [Fact]
+    public void Compare_ar_decodes_the_same_items_with_the_ar_model_and_reports_the_speedup()
+    {
+        using var dir = BenchmarkFiles.Write("marker");
+        string data = Synthetic(dir);
+        var (code, output, error) = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--benchmark", "synthetic", "--data", data, "-n", "8",
+            "--compare-ar", CliRunner.TinyQwen3, "--json");
+        Assert.True(code == 0, error);
+        var summary = JsonDocument.Parse(output).RootElement;
+        var ar = summary.GetProperty("compare_ar");
+        Assert.Equal(ar.GetProperty("nfe_denoise").GetInt64(), ar.GetProperty("generated_tokens").GetInt64());   // one token per forward
+        Assert.True(summary.GetProperty("speedup").GetDouble() > 0);
+
+        var notAr = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--benchmark", "synthetic", "--data", data, "--compare-ar", CliRunner.TinySdar);
+        Assert.NotEqual(0, notAr.ExitCode);
+        Assert.Contains("--compare-ar", notAr.Error);
+        Assert.Contains("expected an autoregressive model", notAr.Error);
+    }
+
+    [Fact]
+    public void Code_written_by_a_model_runs_in_the_sandbox()
+    {
+        if (!File.Exists("/usr/bin/bwrap") && !File.Exists("/bin/bwrap")) return;   // the sandbox tests check the refusal there
+        using var dir = BenchmarkFiles.Write("marker");
+        string predictions = Path.Combine(Path.GetDirectoryName(dir.Path)!, "code.jsonl");
+        var (code, output, error) = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--benchmark", "mbpp", "--data", Data("mbpp-test-10.jsonl"), "--limit", "2",
+            "-n", "8", "--predictions", predictions, "--json");
+        Assert.True(code == 0, error);
+        Assert.Equal(2, JsonDocument.Parse(output).RootElement.GetProperty("count").GetInt32());
+        Assert.All(Lines(predictions), l => Assert.False(string.IsNullOrEmpty(l.GetProperty("outcome").GetString())));
+    }
+}
