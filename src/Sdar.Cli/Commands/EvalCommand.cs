@@ -37,12 +37,24 @@ internal static class EvalCommand
         var raw = new Option<bool>("--no-chat") { Description = "Give the prompt as raw text to continue instead of a chat turn (base models; HumanEval continuation)." };
         var predictions = new Option<FileInfo?>("--predictions") { Description = "Write every answer with its verdict and cost to this JSONL file as it finishes; a run with the same settings continues an interrupted file.", HelpName = "FILE.jsonl" };
         var restart = new Option<bool>("--restart") { Description = "With --predictions: start over instead of continuing the file." };
+        var sweep = new Option<DirectoryInfo?>("--sweep") { Description = "Evaluate a grid of settings (--sweep-models × --sweep-block-lengths × --sweep-strategies × thresholds) and write sweep.csv, sweep.md and PNG plots here (with --compare-ar: the speed-up of each).", HelpName = "DIR" };
+        var sweepModels = new Option<string[]>("--sweep-models") { Description = "With --sweep: the SDAR models to sweep (comma-separated or repeated; default: --model), e.g. one per block size.", HelpName = "DIR,...", AllowMultipleArgumentsPerToken = true, CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))] };
+        var sweepBlocks = CliParsing.IntListOption("--sweep-block-lengths", "With --sweep: block lengths to decode each model with (default: each model's block_size).", "B,...", 1, maximum: CliParsing.MaxTokens);
+        var sweepStrategies = new Option<string[]>("--sweep-strategies") { Description = "With --sweep: strategies (comma-separated). Default: low_confidence_static,low_confidence_dynamic.", HelpName = "NAME,...", CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))], DefaultValueFactory = _ => ["low_confidence_static", "low_confidence_dynamic"] };
+        sweepStrategies.Validators.Add(r =>
+        {
+            foreach (string name in r.GetValueOrDefault<string[]>() ?? [])
+                if (!Sdar.Decoding.UnmaskingStrategies.Names.Contains(name))
+                    r.AddError($"--sweep-strategies: \"{name}\" is not a strategy (expected {string.Join(", ", Sdar.Decoding.UnmaskingStrategies.Names)})");
+        });
+        var sweepThresholds = RealList("--sweep-thresholds", "With --sweep: confidence thresholds of low_confidence_dynamic.", [0.7, 0.8, 0.9, 0.95]);
+        var sweepEb = RealList("--sweep-eb-thresholds", "With --sweep: entropy budgets of entropy_bounded (nats).", [0.1, 0.35, 0.7]);
         var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object." };
         var flags = new GenerationFlags(defaultMaxNewTokens: 256, temperatureDefaultText: "0 (greedy)");
         var command = new Command("eval", "A benchmark's scores with accuracy, NFE, tokens per forward and tokens/s for a model (local or --endpoint), or the scores of completions produced elsewhere (--completions).")
         {
             model, data, benchmark, completions, endpoint, apiKey, endpointModel, samples, passAt, shots, shotsData, choiceSeed, limit, concurrency,
-            compareAr, raw, predictions, restart, json,
+            compareAr, raw, predictions, restart, json, sweep, sweepModels, sweepBlocks, sweepStrategies, sweepThresholds, sweepEb,
         };
         flags.AddTo(command);
         var engineFlags = new EngineFlags();
@@ -64,7 +76,7 @@ internal static class EvalCommand
                 return Task.FromResult(EvalScoring.Run(new EvalScoring.Request(parse.GetValue(benchmark)!, file.FullName, completionsFile.FullName,
                     parse.GetValue(predictions)?.FullName, parse.GetValue(json), parse.GetValue(samples), parse.GetValue(passAt) ?? [], parse.GetValue(choiceSeed)), output, JsonOutput));
             }
-            CliParsing.Require(parse.Given(model) != parse.Given(endpoint),
+            CliParsing.Require(parse.Given(model) != parse.Given(endpoint) || parse.Given(sweepModels) && !parse.Given(endpoint),
                 parse.Given(model) ? "--model and --endpoint: give one (a local model, or a server to ask)"
                     : "--model: required to run a model (or --endpoint URL to ask a server, or --completions to score completions produced elsewhere)");
             CliParsing.Require(parse.Given(endpoint) || !parse.Given(apiKey) && !parse.Given(endpointModel), "--api-key and --endpoint-model go with --endpoint");
@@ -76,8 +88,39 @@ internal static class EvalCommand
                 parse.GetValue(model), parse.GetValue(endpoint), parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"), parse.GetValue(endpointModel),
                 parse.GetValue(compareAr), parse.GetValue(concurrency), !parse.GetValue(raw), options, flags.GivenDecodingFields(parse), engineFlags.Read(parse),
                 parse.GetValue(predictions)?.FullName, parse.GetValue(restart), parse.GetValue(json));
+            if (parse.GetValue(sweep) is { } sweepDir)
+            {
+                CliParsing.Require(!parse.Given(endpoint), "--sweep: runs local models (--model / --sweep-models), not --endpoint");
+                CliParsing.Require(!parse.Given(predictions), "--sweep: each setting's predictions go to DIR/predictions/; --predictions is not used");
+                var models = parse.GetValue(sweepModels) is { Length: > 0 } given ? given : [parse.GetValue(model)!];
+                var grid = new EvalSweep.Grid(models, parse.GetValue(sweepBlocks) ?? [], parse.GetValue(sweepStrategies)!, parse.GetValue(sweepThresholds)!, parse.GetValue(sweepEb)!);
+                return Task.FromResult(EvalSweep.Run(request, grid, sweepDir.FullName, output, error, cancellation));
+            }
+            CliParsing.Require(!parse.Given(sweepModels) && !parse.Given(sweepBlocks) && !parse.Given(sweepStrategies) && !parse.Given(sweepThresholds) && !parse.Given(sweepEb),
+                "--sweep-models, --sweep-block-lengths, --sweep-strategies and the sweep thresholds go with --sweep DIR");
             return Task.FromResult(EvalRun.Run(request, output, error, JsonOutput, cancellation));
         });
         return command;
+    }
+
+    private static Option<double[]> RealList(string name, string description, double[] defaults)
+    {
+        var option = new Option<double[]>(name)
+        {
+            Description = $"{description} Default: {string.Join(",", defaults.Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}.",
+            HelpName = "X,...",
+            DefaultValueFactory = _ => defaults,
+            CustomParser = r =>
+            {
+                var values = new List<double>();
+                foreach (string part in r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+                {
+                    if (double.TryParse(part, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) && v > 0 && double.IsFinite(v)) values.Add(v);
+                    else r.AddError($"{name}: expected positive numbers, comma-separated, such as {string.Join(",", defaults.Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}; got '{part}'");
+                }
+                return [.. values];
+            },
+        };
+        return option;
     }
 }

@@ -53,9 +53,7 @@ internal static class EvalRun
 
         using var log = request.Predictions is null ? null
             : PredictionsLog.Open(request.Predictions, Settings(request, backend), items.Count, request.Samples, request.Restart);
-        if (log is { Done.Count: > 0 })
-            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"continuing {request.Predictions}: {log.Done.Count} of {items.Count * request.Samples} completions are done{(log.DroppedIncompleteLine ? " (an incomplete last line was dropped)" : "")}"));
+        if (log is not null) SayContinuing(log, request.Predictions!, items.Count * request.Samples, error);
         // Side by side, neither run may pay the other's start-up (JIT, first allocations): each decodes one item untimed first.
         if (arModel is not null && items.Count > 0) Warm(plan, backend, cancellation);
         var result = Evaluate(plan, backend, log, error, cancellation);
@@ -75,7 +73,7 @@ internal static class EvalRun
         return 0;
     }
 
-    private static EvaluationResult Evaluate(EvaluationPlan plan, ICompletionBackend backend, PredictionsLog? log, TextWriter error, CancellationToken cancellation)
+    internal static EvaluationResult Evaluate(EvaluationPlan plan, ICompletionBackend backend, PredictionsLog? log, TextWriter error, CancellationToken cancellation)
     {
         var bar = new EvalProgressBar(error, Console.IsErrorRedirected);
         try
@@ -88,14 +86,21 @@ internal static class EvalRun
         }
     }
 
-    private static void Warm(EvaluationPlan plan, ICompletionBackend backend, CancellationToken cancellation) =>
+    internal static void SayContinuing(PredictionsLog log, string path, int total, TextWriter error)
+    {
+        if (log.Done.Count > 0)
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"continuing {path}: {log.Done.Count} of {total} completions are done{(log.DroppedIncompleteLine ? " (an incomplete last line was dropped)" : "")}"));
+    }
+
+    internal static void Warm(EvaluationPlan plan, ICompletionBackend backend, CancellationToken cancellation) =>
         GenerationFlags.InFlagTerms(() =>
         {
             backend.Run([new CompletionJob(0, 0, plan.Benchmark.Prompt(plan.Items[0], plan.Shots), 0)], _ => { }, cancellation);
             return 0;
         });
 
-    private static IReadOnlyList<BenchmarkItem> Shots(IBenchmark benchmark, Request request)
+    internal static IReadOnlyList<BenchmarkItem> Shots(IBenchmark benchmark, Request request)
     {
         if (request.Shots == 0) return [];
         CliParsing.Require(request.ShotsData is not null, $"--shots {request.Shots}: needs --shots-data FILE, the dev or train file the worked examples come from");
@@ -106,7 +111,7 @@ internal static class EvalRun
     }
 
     /// <summary>What makes two runs the same run, for continuing a predictions file: every input to the answers.</summary>
-    private static Dictionary<string, string> Settings(Request request, ICompletionBackend backend)
+    internal static Dictionary<string, string> Settings(Request request, ICompletionBackend backend)
     {
         var settings = new Dictionary<string, string>(StringComparer.Ordinal)
         {

@@ -204,3 +204,48 @@ public sealed class EvalRunCommandTests
         Assert.All(Lines(predictions), l => Assert.False(string.IsNullOrEmpty(l.GetProperty("outcome").GetString())));
     }
 }
+
+/// <summary><c>sdar eval --sweep</c>: the grid, its CSV / Markdown / PNG outputs, and resuming.</summary>
+public sealed class EvalSweepCommandTests
+{
+    [Fact]
+    public void A_sweep_writes_its_table_and_plots_and_continues_from_its_predictions()
+    {
+        using var dir = BenchmarkFiles.Write("synthetic.jsonl",
+            """{"question": "What is 2 + 3?", "answer": "#### 5"}""",
+            """{"question": "Sort 3, 1, 2.", "answer": "#### 123"}""");
+        string outDir = Path.Combine(Path.GetDirectoryName(dir.Path)!, "sweep");
+        string[] args = ["eval", "--model", CliRunner.TinySdar, "--benchmark", "synthetic", "--data", dir.Path, "-n", "8", "--sweep", outDir,
+            "--sweep-block-lengths", "4,8", "--sweep-thresholds", "0.5,0.9", "--compare-ar", CliRunner.TinyQwen3, "--concurrency", "2"];
+        var (code, output, error) = CliRunner.Run(args);
+        Assert.True(code == 0, error);
+        // AR, then per block length: static, dynamic 0.5, dynamic 0.9.
+        var csv = File.ReadAllLines(Path.Combine(outDir, "sweep.csv"));
+        Assert.Equal("model,block_length,strategy,threshold,accuracy,tokens_per_forward,nfe_denoise,generated_tokens,tokens_per_second,seconds,concurrency,speedup", csv[0]);
+        Assert.Equal(1 + 1 + 2 * 3, csv.Length);
+        Assert.StartsWith("tiny-qwen3,1,autoregressive,", csv[1], StringComparison.Ordinal);
+        Assert.Contains(csv, l => l.StartsWith("tiny-sdar,8,low_confidence_dynamic,0.5,", StringComparison.Ordinal));
+        Assert.Equal(File.ReadAllText(Path.Combine(outDir, "sweep.md")), output);
+        foreach (string png in (string[])["accuracy-vs-tpf.png", "speedup.png"])
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(outDir, png)).Take(4));
+        Assert.Equal(7, Directory.GetFiles(Path.Combine(outDir, "predictions"), "*.jsonl").Length);
+
+        // Run again: every setting is read back from its predictions, none generated again, and the numbers agree.
+        var again = CliRunner.Run(args);
+        Assert.True(again.ExitCode == 0, again.Error);
+        Assert.Equal(7, again.Error.Split("2 of 2 completions are done").Length - 1);
+        var rerun = File.ReadAllLines(Path.Combine(outDir, "sweep.csv"));
+        static string Scores(string line) => string.Join(",", line.Split(',').Take(8));
+        Assert.Equal(csv.Select(Scores), rerun.Select(Scores));
+    }
+
+    [Fact]
+    public void Sweep_flags_without_a_sweep_and_unknown_strategies_are_refused()
+    {
+        var (code, _, error) = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--data", BenchmarkFiles.Fixture("gsm8k-test-12.jsonl"), "--sweep-thresholds", "0.9");
+        Assert.NotEqual(0, code);
+        Assert.Contains("go with --sweep DIR", error);
+        var bad = CliRunner.Run("eval", "--model", CliRunner.TinySdar, "--data", BenchmarkFiles.Fixture("gsm8k-test-12.jsonl"), "--sweep", "/tmp/x", "--sweep-strategies", "fastest");
+        Assert.Contains("--sweep-strategies: \"fastest\" is not a strategy", bad.Error);
+    }
+}
