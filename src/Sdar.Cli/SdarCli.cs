@@ -41,6 +41,7 @@ public static partial class SdarCli
         root.Add(ExportCommand.Create());
         root.Add(QuantizeCommand.Create());
         root.Add(EvalCommand.Create());
+        root.Add(ResultsCommand.Create());
         root.Add(ServeCommand.Create());
         root.Add(TrainingCommands.Train());
         root.Add(TrainingCommands.Convert());

@@ -249,3 +249,28 @@ public sealed class EvalSweepCommandTests
         Assert.Contains("--sweep-strategies: \"fastest\" is not a strategy", bad.Error);
     }
 }
+
+/// <summary><c>sdar results</c>: the results page and its plots from one command.</summary>
+public sealed class ResultsCommandTests
+{
+    [Fact]
+    public void The_results_page_is_written_with_its_tables_and_plots()
+    {
+        using var dir = BenchmarkFiles.Write("test.jsonl",
+            """{"question": "What is 2 + 3?", "answer": "#### 5"}""",
+            """{"question": "Sort 3, 1, 2.", "answer": "#### 123"}""");
+        string root = Path.GetDirectoryName(dir.Path)!, docs = Path.Combine(root, "docs");
+        var (code, output, error) = CliRunner.Run("results", "--data", dir.Path, "--models", CliRunner.TinySdar, "--ar", CliRunner.TinyQwen3,
+            "--out", docs, "--work", Path.Combine(root, "work"), "--concurrency", "2", "--single-limit", "1", "--samples", "2");
+        Assert.True(code == 0, error);
+        Assert.Contains("RESULTS.md", output);
+        string page = File.ReadAllText(Path.Combine(docs, "RESULTS.md"));
+        Assert.Contains("| tiny-qwen3 | autoregressive |", page);
+        Assert.Contains("| tiny-sdar | dynamic, threshold 0.9 |", page);
+        Assert.Contains("| tiny-sdar | static (1 token per step) |", page);
+        Assert.Contains("## Majority voting (2 sampled answers per item", page);
+        Assert.Contains("**Measured on**", page);
+        foreach (string png in (string[])["accuracy-vs-tpf.png", "speedup.png"])
+            Assert.True(new FileInfo(Path.Combine(docs, "results", png)).Length > 1000);
+    }
+}
