@@ -43,10 +43,11 @@ internal static class ResultsCommand
             var error = parse.InvocationConfiguration.Error;
             var file = parse.GetValue(data)!;
             if (!file.Exists) throw new FileNotFoundException($"--data: {file.FullName}: file not found");
-            string root = Path.GetDirectoryName(BundledModels.Locate())!;
+            // The bundled models' folder is looked for only when a model is not named.
+            string Bundled() => Path.GetDirectoryName(BundledModels.Locate())!;
             var sdarDirs = parse.GetValue(models) is { Length: > 0 } given ? given
-                : new[] { "sdar-mini", "sdar-mini-b8", "sdar-mini-b16" }.Select(n => Path.Combine(root, n)).Where(Directory.Exists).ToArray();
-            string arDir = parse.GetValue(ar) ?? Path.Combine(root, "sdar-mini-ar");
+                : new[] { "sdar-mini", "sdar-mini-b8", "sdar-mini-b16" }.Select(n => Path.Combine(Bundled(), n)).Where(Directory.Exists).ToArray();
+            string arDir = parse.GetValue(ar) ?? Path.Combine(Bundled(), BundledModels.ParentName);
             string docs = parse.GetValue(outDir)!.FullName, workDir = parse.GetValue(work)!.FullName;
             using var docsLock = Sdar.IO.OutputPaths.ClaimFolder(docs, "--out");
             using var workLock = Sdar.IO.OutputPaths.ClaimFolder(workDir, "--work");
