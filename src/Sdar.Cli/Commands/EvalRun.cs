@@ -155,26 +155,14 @@ internal static class EvalRun
             summary["block_length"] = request.Options.BlockLength ?? loaded?.Config.BlockSize;
             summary["threshold"] = request.Options.ConfidenceThreshold;
         }
-        summary["count"] = report.Count;
-        summary["samples"] = report.Samples;
-        summary["correct"] = report.Correct;
-        summary["accuracy"] = Math.Round(report.Accuracy, 4);
-        if (report.IfEval is { } ifeval)
-        {
-            summary["prompt_strict"] = Math.Round(ifeval.PromptStrict, 4);
-            summary["instruction_strict"] = Math.Round(ifeval.InstructionStrict, 4);
-            summary["prompt_loose"] = Math.Round(ifeval.PromptLoose, 4);
-            summary["instruction_loose"] = Math.Round(ifeval.InstructionLoose, 4);
-        }
-        if (report.PassAtK.Count > 0) summary["pass_at_k"] = report.PassAtK.ToDictionary(p => p.K.ToString(CultureInfo.InvariantCulture), p => Math.Round(p.PassAtK, 4));
-        if (report.MajorityAccuracy is { } majority && report.Samples > report.Count) summary["majority_accuracy"] = Math.Round(majority, 4);
+        EvalScoring.AddScores(summary, report);
         AddCost(summary, m);
         if (ar is not null)
         {
             var arSummary = new Dictionary<string, object?> { ["model"] = ar.Backend, ["accuracy"] = Math.Round(ar.Report.Accuracy, 4) };
             AddCost(arSummary, ar.Metrics);
             summary["compare_ar"] = arSummary;
-            summary["speedup"] = Speedup(result, ar) is { } s ? Math.Round(s, 3) : null;
+            summary["speedup"] = EvaluationSweep.Speedup(result, ar) is { } s ? Math.Round(s, 3) : null;
         }
         return summary;
     }
@@ -191,34 +179,16 @@ internal static class EvalRun
         summary["resumed"] = m.Resumed;
     }
 
-    /// <summary>
-    /// Wall-clock speed-up over AR decoding at the same concurrency: the AR run's time over this one's for the same
-    /// items. A run continued from its predictions file timed only part of them, so tokens per second compare instead.
-    /// </summary>
-    private static double? Speedup(EvaluationResult run, EvaluationResult ar)
-    {
-        if (run.Metrics.Resumed == 0 && run.Metrics.Elapsed > TimeSpan.Zero) return ar.Metrics.Elapsed / run.Metrics.Elapsed;
-        return ar.Metrics.TokensPerSecond > 0 ? run.Metrics.TokensPerSecond / ar.Metrics.TokensPerSecond : null;
-    }
-
     private static string Text(Request request, LoadedModel? loaded, string decoding, EvaluationResult result, EvaluationResult? ar)
     {
         var report = result.Report;
-        var parts = new List<string>();
-        if (report.IfEval is { } i)
-            parts.Add(string.Create(CultureInfo.InvariantCulture,
-                $"prompt strict {i.PromptStrict:P1}, instruction strict {i.InstructionStrict:P1}, prompt loose {i.PromptLoose:P1}, instruction loose {i.InstructionLoose:P1}"));
-        else
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"accuracy {report.Accuracy:P1} ({report.Correct}/{report.Samples})"));
-        parts.AddRange(report.PassAtK.Select(p => string.Create(CultureInfo.InvariantCulture, $"pass@{p.K} {p.PassAtK:P1}")));
-        if (report.MajorityAccuracy is { } majority && report.Samples > report.Count)
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"majority vote {majority:P1}"));
+        var parts = EvalScoring.ScoreParts(report);
         parts.Add(Cost(result.Metrics));
         string how = loaded is null ? $"via {result.Backend}" : loaded.Config.IsDiffusion ? $"block_diffusion {request.Options.Strategy}" : decoding;
         string text = $"{report.Benchmark} ({how}): {string.Join(", ", parts)}";
         if (ar is not null)
             text += Environment.NewLine + string.Create(CultureInfo.InvariantCulture,
-                $"autoregressive {ar.Backend}: accuracy {ar.Report.Accuracy:P1}, {Cost(ar.Metrics)}; speed-up {Speedup(result, ar):F2}x");
+                $"autoregressive {ar.Backend}: accuracy {ar.Report.Accuracy:P1}, {Cost(ar.Metrics)}; speed-up {EvaluationSweep.Speedup(result, ar):F2}x");
         return text;
     }
 

@@ -32,8 +32,18 @@ internal static class EvalScoring
         var summary = new Dictionary<string, object?>
         {
             ["benchmark"] = report.Benchmark, ["data"] = Path.GetFullPath(request.Data), ["completions"] = Path.GetFullPath(request.Completions),
-            ["count"] = report.Count, ["samples"] = report.Samples, ["correct"] = report.Correct, ["accuracy"] = Math.Round(report.Accuracy, 4),
         };
+        AddScores(summary, report);
+        return summary;
+    }
+
+    /// <summary>The scores of a report as summary fields: count, samples, correct, accuracy, IFEval's four, pass@k, majority vote.</summary>
+    internal static void AddScores(Dictionary<string, object?> summary, BenchmarkReport report)
+    {
+        summary["count"] = report.Count;
+        summary["samples"] = report.Samples;
+        summary["correct"] = report.Correct;
+        summary["accuracy"] = Math.Round(report.Accuracy, 4);
         if (report.IfEval is { } ifeval)
         {
             summary["prompt_strict"] = Math.Round(ifeval.PromptStrict, 4);
@@ -43,10 +53,13 @@ internal static class EvalScoring
         }
         if (report.PassAtK.Count > 0) summary["pass_at_k"] = report.PassAtK.ToDictionary(p => p.K.ToString(CultureInfo.InvariantCulture), p => Math.Round(p.PassAtK, 4));
         if (report.MajorityAccuracy is { } majority && report.Samples > report.Count) summary["majority_accuracy"] = Math.Round(majority, 4);
-        return summary;
     }
 
-    private static string Text(BenchmarkReport report)
+    private static string Text(BenchmarkReport report) =>
+        $"{report.Benchmark}: {string.Join(", ", ScoreParts(report))} over {report.Count} items" + (report.Samples > report.Count ? $" ({report.Samples} completions)" : "");
+
+    /// <summary>The scores of a report in words: accuracy (IFEval's four), pass@k, majority vote.</summary>
+    internal static List<string> ScoreParts(BenchmarkReport report)
     {
         var parts = new List<string>();
         if (report.IfEval is { } i)
@@ -57,6 +70,6 @@ internal static class EvalScoring
         parts.AddRange(report.PassAtK.Select(p => string.Create(CultureInfo.InvariantCulture, $"pass@{p.K} {p.PassAtK:P1}")));
         if (report.MajorityAccuracy is { } majority && report.Samples > report.Count)
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"majority vote {majority:P1}"));
-        return $"{report.Benchmark}: {string.Join(", ", parts)} over {report.Count} items" + (report.Samples > report.Count ? $" ({report.Samples} completions)" : "");
+        return parts;
     }
 }
