@@ -161,7 +161,10 @@ internal sealed unsafe class Bf16Format : IWeightFormat
                 a2 = Vector512.FusedMultiplyAdd((v2 & mask).AsSingle(), xo, a2);
                 a3 = Vector512.FusedMultiplyAdd((v3 & mask).AsSingle(), xo, a3);
             }
-            Store(row, col, vectorEnd, Vector512.Sum(a0), Vector512.Sum(a1), Vector512.Sum(a2), Vector512.Sum(a3));
+            if (LaneSums.IsSupported && vectorEnd == k)
+                LaneSums.Of4(a0, a1, a2, a3).Store(y + (long)row * n + col);
+            else
+                Store(row, col, vectorEnd, Vector512.Sum(a0), Vector512.Sum(a1), Vector512.Sum(a2), Vector512.Sum(a3));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -215,6 +218,11 @@ internal sealed unsafe class Bf16Format : IWeightFormat
                 xo = Vector512.Load(x3 + i + 16);
                 a30 = Vector512.FusedMultiplyAdd(e0, xo, a30); a31 = Vector512.FusedMultiplyAdd(e1, xo, a31);
                 a32 = Vector512.FusedMultiplyAdd(e2, xo, a32); a33 = Vector512.FusedMultiplyAdd(e3, xo, a33);
+            }
+            if (LaneSums.IsSupported && vectorEnd == k)
+            {
+                StoreTile(row, col, LaneSums.Of16(a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33));
+                return;
             }
             // Lane sums first: no call may happen while the 16 accumulators are live, or the JIT spills them
             // to the stack on every iteration of the loop above.
@@ -284,6 +292,16 @@ internal sealed unsafe class Bf16Format : IWeightFormat
             }
             yr[0] = s0 + Tail(col, row, vectorEnd);
             yr[1] = s1 + Tail(col + 1, row, vectorEnd);
+        }
+
+        /// <summary>A 4 x 4 tile of outputs, lanes in (row, column) order, into rows row..row+3 at column col.</summary>
+        private void StoreTile(int row, int col, Vector512<float> sums)
+        {
+            float* yr = y + (long)row * n + col;
+            sums.GetLower().GetLower().Store(yr);
+            sums.GetLower().GetUpper().Store(yr + n);
+            sums.GetUpper().GetLower().Store(yr + 2L * n);
+            sums.GetUpper().GetUpper().Store(yr + 3L * n);
         }
 
         private void Store(int row, int col, int vectorEnd, float s0, float s1, float s2, float s3)
