@@ -266,7 +266,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             for (int g = 0; g < group; g++)
                 for (int t = 0; t < T; t++)
                     q.AsSpan((firstRow + t) * qWidth + (kvHead * group + g) * hd, hd).CopyTo(queryRows.AsSpan((g * T + t) * hd, hd));
-            MatMul.ComputeF32(keys.AsSpan(0, keyCount * hd), keyCount, queryRows.AsSpan(0, queries * hd), queries, hd, scores.AsSpan(0, queries * keyCount));
+            Scores(keys, keyCount, queryRows, queries, hd, scores);
 
             float scale = 1f / MathF.Sqrt(hd);
             for (int i = 0; i < queries; i++)
@@ -298,6 +298,21 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             ArrayPool<float>.Shared.Return(weighted);
             ArrayPool<int>.Shared.Return(visible);
         }
+    }
+
+    /// <summary>
+    /// scores (queries, keys) = queryRows keys^T: 4 x 4 tiles over whole groups of 4 query rows, and the query rows
+    /// left over (all of them in AR decoding, where a KV head has 2 query heads) 16 keys at a time; same bits either way.
+    /// </summary>
+    private static unsafe void Scores(float[] keys, int keyCount, float[] queryRows, int queries, int hd, float[] scores)
+    {
+        int tiled = AttentionScores.Supports(hd, MatMul.UseVector512) ? queries / MatMul.TileRows * MatMul.TileRows : queries;
+        if (tiled > 0) MatMul.ComputeF32(keys.AsSpan(0, keyCount * hd), keyCount, queryRows.AsSpan(0, tiled * hd), tiled, hd, scores.AsSpan(0, tiled * keyCount));
+        if (tiled == queries) return;
+        fixed (float* k = keys)
+        fixed (float* q = queryRows)
+        fixed (float* p = scores)
+            AttentionScores.Compute(k, keyCount, q + (long)tiled * hd, queries - tiled, hd, p + (long)tiled * keyCount);
     }
 
     private static void RotateHalf(Span<float> x, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
