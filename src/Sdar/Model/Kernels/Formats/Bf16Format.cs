@@ -24,7 +24,7 @@ internal sealed unsafe class Bf16Format : IWeightFormat
     {
         bool wide = settings.UseVector512;
         int chunk = wide ? 32 : 16;
-        var packed = GC.AllocateUninitializedArray<float>(rows * k);
+        var packed = PackBuffer(rows * k);
         fixed (float* packedPtr = packed)
         {
             PackEvenOdd(x, packedPtr, rows, k, chunk);
@@ -33,6 +33,22 @@ internal sealed unsafe class Bf16Format : IWeightFormat
                 jobs[i] = new Bf16Job((ushort*)products[i].W.Data, packedPtr, (float*)products[i].Y, rows, products[i].W.Rows, k, wide);
             MatMul.Run(jobs, settings.Threads);
         }
+    }
+
+    /// <summary>Packed activations of up to this many floats (4 MB) reuse one buffer per thread; larger ones are allocated.</summary>
+    private const int ReusedPackLength = 1 << 20;
+
+    [ThreadStatic] private static float[]? _packBuffer;
+
+    /// <summary>
+    /// Why: a forward of a small model makes ~30 products, each packing its input; allocating every pack was 3 % of a
+    /// forward of sdar-mini and most of its garbage. Multiply never runs nested on one thread, so one buffer is enough.
+    /// </summary>
+    private static float[] PackBuffer(int length)
+    {
+        if (length > ReusedPackLength) return GC.AllocateUninitializedArray<float>(length);
+        if (_packBuffer is { } buffer && buffer.Length >= length) return buffer;
+        return _packBuffer = GC.AllocateUninitializedArray<float>(Math.Max(length, Math.Min(ReusedPackLength, 2 * (_packBuffer?.Length ?? 0))));
     }
 
     /// <summary>Reorders each row's chunks of <paramref name="chunk"/> values into (evens, odds); a tail stays as is.</summary>
@@ -161,7 +177,10 @@ internal sealed unsafe class Bf16Format : IWeightFormat
                 a2 = Vector512.FusedMultiplyAdd((v2 & mask).AsSingle(), xo, a2);
                 a3 = Vector512.FusedMultiplyAdd((v3 & mask).AsSingle(), xo, a3);
             }
-            Store(row, col, vectorEnd, Vector512.Sum(a0), Vector512.Sum(a1), Vector512.Sum(a2), Vector512.Sum(a3));
+            if (LaneSums.IsSupported && vectorEnd == k)
+                LaneSums.Of4(a0, a1, a2, a3).Store(y + (long)row * n + col);
+            else
+                Store(row, col, vectorEnd, Vector512.Sum(a0), Vector512.Sum(a1), Vector512.Sum(a2), Vector512.Sum(a3));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -215,6 +234,11 @@ internal sealed unsafe class Bf16Format : IWeightFormat
                 xo = Vector512.Load(x3 + i + 16);
                 a30 = Vector512.FusedMultiplyAdd(e0, xo, a30); a31 = Vector512.FusedMultiplyAdd(e1, xo, a31);
                 a32 = Vector512.FusedMultiplyAdd(e2, xo, a32); a33 = Vector512.FusedMultiplyAdd(e3, xo, a33);
+            }
+            if (LaneSums.IsSupported && vectorEnd == k)
+            {
+                StoreTile(row, col, LaneSums.Of16(a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33));
+                return;
             }
             // Lane sums first: no call may happen while the 16 accumulators are live, or the JIT spills them
             // to the stack on every iteration of the loop above.
@@ -284,6 +308,16 @@ internal sealed unsafe class Bf16Format : IWeightFormat
             }
             yr[0] = s0 + Tail(col, row, vectorEnd);
             yr[1] = s1 + Tail(col + 1, row, vectorEnd);
+        }
+
+        /// <summary>A 4 x 4 tile of outputs, lanes in (row, column) order, into rows row..row+3 at column col.</summary>
+        private void StoreTile(int row, int col, Vector512<float> sums)
+        {
+            float* yr = y + (long)row * n + col;
+            sums.GetLower().GetLower().Store(yr);
+            sums.GetLower().GetUpper().Store(yr + n);
+            sums.GetUpper().GetLower().Store(yr + 2L * n);
+            sums.GetUpper().GetUpper().Store(yr + 3L * n);
         }
 
         private void Store(int row, int col, int vectorEnd, float s0, float s1, float s2, float s3)
