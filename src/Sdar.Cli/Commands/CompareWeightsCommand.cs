@@ -96,7 +96,7 @@ internal static class CompareWeightsCommand
                     continue;
                 }
                 string Share(double? v) => v is { } x ? x.ToString("P1", CultureInfo.InvariantCulture) : "-";
-                string Kl(double? v) => v is { } x ? x.ToString("0.00000", CultureInfo.InvariantCulture) : "-";
+                string Kl(double? v) => v is { } x ? x.ToString("0.00e+00", CultureInfo.InvariantCulture) : "-";
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{WeightFormatNames.Name(r.Format),8} {r.WeightBytes / 1e6,7:F2} {r.Eval.Accuracy,9:P1} {$"{r.Eval.Correct}/{r.Eval.Count}",9} {r.Eval.TokensPerForward,5:F2} {Kl(r.MeanKl),9} {Kl(r.MaxKl),9} {Share(r.TopTokenAgreement),15} {Share(r.SameAnswers),12}"));
             }
