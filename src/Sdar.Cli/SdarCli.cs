@@ -40,6 +40,7 @@ public static partial class SdarCli
         root.Add(BenchCommand.Create());
         root.Add(ExportCommand.Create());
         root.Add(QuantizeCommand.Create());
+        root.Add(CompareWeightsCommand.Create());
         root.Add(EvalCommand.Create());
         root.Add(ResultsCommand.Create());
         root.Add(ServeCommand.Create());

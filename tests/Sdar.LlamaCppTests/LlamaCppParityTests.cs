@@ -1,12 +1,17 @@
+using Sdar.Checkpoints;
 using Sdar.Decoding;
 using Sdar.Export;
 using Sdar.LlamaCpp;
+using Sdar.Model;
 using Sdar.Runtime;
 using Xunit.Abstractions;
 
 namespace Sdar.LlamaCppTests;
 
-/// <summary>The F32 and BF16 exports of the bundled AR model, written once for all tests of a class.</summary>
+/// <summary>
+/// The F32, BF16, Q8_0 and Q4_0 exports of the bundled AR model, and of its q4 quantization (<c>sdar quantize</c>)
+/// re-packed to Q4_0 and dequantized to F32, written once for all tests of a class.
+/// </summary>
 public sealed class BundledArExports : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "sdar-llamacpp-" + Guid.NewGuid().ToString("N"));
@@ -17,14 +22,29 @@ public sealed class BundledArExports : IDisposable
         F32 = GgufExporter.ExportFolder(ModelDir, Path.Combine(_folder, "f32.gguf"), GgufOutputType.F32).Path;
         BF16 = GgufExporter.ExportFolder(ModelDir, Path.Combine(_folder, "bf16.gguf"), GgufOutputType.BF16).Path;
         Q8_0 = GgufExporter.ExportFolder(ModelDir, Path.Combine(_folder, "q8_0.gguf"), GgufOutputType.Q8_0).Path;
+        Q4_0 = GgufExporter.ExportFolder(ModelDir, Path.Combine(_folder, "q4_0.gguf"), GgufOutputType.Q4_0).Path;
+        QuantizedDir = CheckpointQuantizer.QuantizeFolder(ModelDir, Path.Combine(_folder, "q4"), DType.Q4_0).Directory;
+        QuantizedRepacked = GgufExporter.ExportFolder(QuantizedDir, Path.Combine(_folder, "q4-repacked.gguf"), type: null).Path;
+        QuantizedF32 = GgufExporter.ExportFolder(QuantizedDir, Path.Combine(_folder, "q4-f32.gguf"), GgufOutputType.F32).Path;
     }
 
     public string ModelDir { get; }
     public string F32 { get; }
     public string BF16 { get; }
     public string Q8_0 { get; }
+    public string Q4_0 { get; }
+    /// <summary>The bundled model quantized to q4 by Sdar.</summary>
+    public string QuantizedDir { get; }
+    public string QuantizedRepacked { get; }
+    public string QuantizedF32 { get; }
 
-    public string Of(GgufOutputType type) => type switch { GgufOutputType.F32 => F32, GgufOutputType.BF16 => BF16, _ => Q8_0 };
+    public string Of(GgufOutputType type) => type switch
+    {
+        GgufOutputType.F32 => F32,
+        GgufOutputType.BF16 => BF16,
+        GgufOutputType.Q8_0 => Q8_0,
+        _ => Q4_0,
+    };
 
     public void Dispose()
     {
@@ -90,10 +110,36 @@ public sealed class LlamaCppParityTests(BundledArExports exports, ITestOutputHel
     [Theory]
     [InlineData(GgufOutputType.BF16)]
     [InlineData(GgufOutputType.Q8_0)]
-    public void Greedy_decoding_of_a_rounded_export_reports_where_it_leaves_sdars_tokens(GgufOutputType type)
+    [InlineData(GgufOutputType.Q4_0)]
+    public void Greedy_decoding_of_a_rounded_export_reports_where_it_leaves_sdars_tokens(GgufOutputType type) =>
+        ReportDivergence(exports.ModelDir, exports.Of(type), type.ToString());
+
+    /// <summary>
+    /// Sdar's q4 model dequantized to F32 is exactly the function Sdar computes with its q4 kernels (which widen the
+    /// weights and keep activations in float), so llama.cpp with an F32 KV cache decodes Sdar's q4 tokens.
+    /// </summary>
+    [Fact]
+    public void Greedy_decoding_of_a_quantized_folder_exported_as_f32_gives_sdars_quantized_tokens()
     {
-        using var sdar = LoadedModel.Open(exports.ModelDir);
-        using var llama = LlamaCppModel.Load(exports.Of(type), new LlamaCppOptions(Threads: 2, ContextSize: 512));
+        using var sdar = LoadedModel.Open(exports.QuantizedDir);
+        Assert.Equal(DType.Q4_0, sdar.Weights.Layers[0].QProj.DType);
+        using var llama = LlamaCppModel.Load(exports.QuantizedF32, Exact);
+        foreach (string prompt in Prompts)
+        {
+            int[] ids = [.. sdar.Tokenizer.Encode(prompt)];
+            Assert.Equal(SdarGreedy(sdar, ids), llama.GenerateGreedy(ids, NewTokens, sdar.StopTokenIds.ToHashSet()));
+        }
+    }
+
+    /// <summary>The re-packed Q4_0 file holds Sdar's q4 weights as they are; llama.cpp rounds the activations to 8 bits for its Q4_0 products.</summary>
+    [Fact]
+    public void Greedy_decoding_of_a_quantized_folder_re_packed_reports_where_it_leaves_sdars_quantized_tokens() =>
+        ReportDivergence(exports.QuantizedDir, exports.QuantizedRepacked, "q4 re-packed");
+
+    private void ReportDivergence(string modelDir, string gguf, string what)
+    {
+        using var sdar = LoadedModel.Open(modelDir);
+        using var llama = LlamaCppModel.Load(gguf, new LlamaCppOptions(Threads: 2, ContextSize: 512));
         foreach (string prompt in Prompts)
         {
             int[] ids = [.. sdar.Tokenizer.Encode(prompt)];
@@ -104,8 +150,8 @@ public sealed class LlamaCppParityTests(BundledArExports exports, ITestOutputHel
             int divergence = Enumerable.Range(0, Math.Min(expected.Length, actual.Length)).FirstOrDefault(i => expected[i] != actual[i], -1);
             if (divergence < 0 && expected.Length != actual.Length) divergence = Math.Min(expected.Length, actual.Length);
             output.WriteLine(divergence < 0
-                ? $"{prompt.ReplaceLineEndings(" ")}: {type} in llama.cpp matches all {expected.Length} tokens"
-                : $"{prompt.ReplaceLineEndings(" ")}: {type} in llama.cpp first differs at generated token {divergence} (sdar {At(expected, divergence)}, llama.cpp {At(actual, divergence)})");
+                ? $"{prompt.ReplaceLineEndings(" ")}: {what} in llama.cpp matches all {expected.Length} tokens"
+                : $"{prompt.ReplaceLineEndings(" ")}: {what} in llama.cpp first differs at generated token {divergence} (sdar {At(expected, divergence)}, llama.cpp {At(actual, divergence)})");
         }
     }
 

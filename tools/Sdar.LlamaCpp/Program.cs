@@ -3,6 +3,7 @@ using System.Globalization;
 using Sdar.Checkpoints;
 using Sdar.Export;
 using Sdar.LlamaCpp;
+using Sdar.Model;
 using Sdar.Model.Kernels;
 using Sdar.Runtime;
 
@@ -10,7 +11,7 @@ using Sdar.Runtime;
 // so that the CLI and the library never load native llama.cpp.
 var shape = new Option<string>("--shape") { Description = $"Random model shape for the forward cases: {string.Join(", ", ModelShapes.Names)}.", DefaultValueFactory = _ => "sdar-1.7b" };
 shape.AcceptOnlyFromAmong([.. ModelShapes.Names]);
-var type = new Option<string>("--llama-type") { Description = "GGUF element type llama.cpp runs: bf16 (the same weights Sdar runs), q8_0 or f32.", DefaultValueFactory = _ => "bf16" };
+var weights = new Option<string>("--weights") { Description = "Weight formats, comma-separated, each run by both engines on the same weights: bf16, q8 (Sdar q8 / llama.cpp Q8_0), q4 (Sdar q4 / llama.cpp Q4_0).", DefaultValueFactory = _ => "bf16,q8,q4" };
 var tokens = new Option<string>("--tokens") { Description = "New tokens per forward (T), comma-separated.", DefaultValueFactory = _ => "1,4,16" };
 var cache = new Option<int>("--cache") { Description = "Cached tokens each forward attends to.", DefaultValueFactory = _ => 512 };
 var rounds = new Option<int>("--rounds") { Description = "Timed forwards per case and engine, alternating (medians reported).", DefaultValueFactory = _ => 5 };
@@ -23,7 +24,7 @@ var skipForwards = new Option<bool>("--skip-forwards") { Description = "Only com
 
 var root = new RootCommand("Sdar and llama.cpp (LLamaSharp, CPU) side by side: forward latency on a random model of a real shape, and AR tokens/s of a checkpoint.")
 {
-    shape, type, tokens, cache, rounds, threads, tokenizer, arModel, arTokens, arRounds, skipForwards,
+    shape, weights, tokens, cache, rounds, threads, tokenizer, arModel, arTokens, arRounds, skipForwards,
 };
 root.SetAction(parse =>
 {
@@ -38,7 +39,8 @@ root.SetAction(parse =>
         var options = new SideBySideOptions
         {
             Shape = parse.GetValue(shape)!,
-            LlamaType = GgufExporter.ParseType(parse.GetValue(type)!, "--llama-type"),
+            Weights = parse.GetValue(weights)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Select(w => WeightFormatNames.Parse(w, "--weights")).Distinct().ToArray(),
             Tokens = parse.GetValue(tokens)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(t => int.TryParse(t, CultureInfo.InvariantCulture, out int n) && n >= 1 ? n : throw new ArgumentException($"--tokens: expected positive integers such as 1,4,16; got '{t}'")).ToArray(),
             Cache = parse.GetValue(cache),
@@ -51,15 +53,15 @@ root.SetAction(parse =>
             WorkDirectory = work,
         };
         var bench = new SideBySideBenchmark(options, Console.Error);
-        string llamaType = options.LlamaType.ToString().ToLowerInvariant();
         if (!parse.GetValue(skipForwards))
         {
+            if (options.Weights.Count == 0) throw new ArgumentException("--weights: expected at least one of bf16, q8, q4");
             var forwards = bench.CompareForwards();
-            Console.WriteLine($"forward latency: random {options.Shape} shape as qwen3 (BF16 in Sdar, GGUF {llamaType} in llama.cpp), {threadCount} threads, median of {options.Rounds} alternating rounds");
-            Console.WriteLine($"{"T",4} {"cache",6} {"sdar ms",10} {"llama.cpp ms",13} {"sdar/llama.cpp",15} {"best: sdar ms",14} {"llama.cpp ms",13} {"sdar/llama.cpp",15}");
-            foreach (var f in forwards)
+            Console.WriteLine($"forward latency: random {options.Shape} shape as qwen3, the same weights in both engines (Sdar bf16 / q8 / q4 = GGUF BF16 / Q8_0 / Q4_0), {threadCount} threads, median of {options.Rounds} alternating rounds, ms per forward");
+            Console.WriteLine($"{"T",4} {"cache",6} {"weights",8} {"sdar ms",10} {"llama.cpp ms",13} {"sdar/llama.cpp",15} {"best: sdar ms",14} {"llama.cpp ms",13} {"sdar/llama.cpp",15}");
+            foreach (var f in forwards.OrderBy(f => f.Tokens).ThenBy(f => options.Weights.ToList().IndexOf(f.Weights)))
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{f.Tokens,4} {f.Cache,6} {f.SdarMs,10:F1} {f.LlamaMs,13:F1} {f.SdarMs / f.LlamaMs,15:F2} {f.SdarBestMs,14:F1} {f.LlamaBestMs,13:F1} {f.SdarBestMs / f.LlamaBestMs,15:F2}"));
+                    $"{f.Tokens,4} {f.Cache,6} {WeightFormatNames.Name(f.Weights),8} {f.SdarMs,10:F1} {f.LlamaMs,13:F1} {f.SdarMs / f.LlamaMs,15:F2} {f.SdarBestMs,14:F1} {f.LlamaBestMs,13:F1} {f.SdarBestMs / f.LlamaBestMs,15:F2}"));
         }
         var ar = bench.CompareArDecoding();
         Console.WriteLine($"AR greedy decoding: {options.ArModelDirectory}, prompt {ar.PromptTokens} tokens + {ar.NewTokens} new (prefill included), {threadCount} threads, median of {options.ArRounds} alternating runs");

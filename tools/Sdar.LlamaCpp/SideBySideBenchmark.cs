@@ -13,7 +13,11 @@ namespace Sdar.LlamaCpp;
 public sealed record SideBySideOptions
 {
     public string Shape { get; init; } = "sdar-1.7b";
-    public GgufOutputType LlamaType { get; init; } = GgufOutputType.BF16;
+    /// <summary>
+    /// The weight formats to compare, each in both engines: BF16 against llama.cpp's BF16, Q8_0 and Q4_0 (Sdar's
+    /// quantization of the BF16 weights) against the same packed weights in llama.cpp's Q8_0 and Q4_0.
+    /// </summary>
+    public IReadOnlyList<DType> Weights { get; init; } = [DType.BF16, DType.Q8_0, DType.Q4_0];
     public IReadOnlyList<int> Tokens { get; init; } = [1, 4, 16];
     public int Cache { get; init; } = 512;
     public int Rounds { get; init; } = 5;
@@ -28,8 +32,8 @@ public sealed record SideBySideOptions
     public required string WorkDirectory { get; init; }
 }
 
-/// <summary>Medians and bests (the least disturbed run, on a shared machine) of one forward case.</summary>
-public sealed record ForwardComparison(int Tokens, int Cache, double SdarMs, double LlamaMs, double SdarBestMs, double LlamaBestMs);
+/// <summary>Medians and bests (the least disturbed run, on a shared machine) of one forward case in one weight format.</summary>
+public sealed record ForwardComparison(DType Weights, int Tokens, int Cache, double SdarMs, double LlamaMs, double SdarBestMs, double LlamaBestMs);
 public sealed record ArComparison(int PromptTokens, int NewTokens, double SdarTokensPerSecond, double LlamaTokensPerSecond);
 
 /// <summary>
@@ -38,7 +42,9 @@ public sealed record ArComparison(int PromptTokens, int NewTokens, double SdarTo
 /// <list type="number">
 /// <item>the forwards of <c>sdar bench</c> (<see cref="ForwardBenchmark.CreateCase"/>: T new tokens against a cache
 /// of C tokens, every logits row) on a random model of a released shape, run as an AR (causal) qwen3 model in both
-/// engines; llama.cpp gets the same weights exported to GGUF and its cache filled by a prefill of C tokens;</item>
+/// engines; llama.cpp gets the same weights exported to GGUF and its cache filled by a prefill of C tokens; each
+/// weight format in turn (BF16, then Sdar's Q8_0 and Q4_0 quantization of those weights, exported to GGUF without
+/// a change: <see cref="GgufExporter"/> re-packs them), one pair of engines in memory at a time;</item>
 /// <item>greedy AR decoding of a real checkpoint (prefill included) in tokens per second.</item>
 /// </list>
 /// Medians (and for forwards the best runs) are reported. llama.cpp runs with its defaults (F16 KV cache) and the same thread count.
@@ -49,23 +55,44 @@ public sealed class SideBySideBenchmark(SideBySideOptions options, TextWriter lo
     {
         var config = ModelShapes.Get(options.Shape) with { ModelType = "qwen3", BlockSize = 0, MaskTokenId = null };
         log.WriteLine($"building a random BF16 {options.Shape} model (as qwen3) in memory...");
-        var weights = RandomModel.Create(config, DType.BF16, seed: 1);
+        var bf16 = RandomModel.Create(config, DType.BF16, seed: 1);
         var vocabulary = GgufVocabulary.FromTokenizer(options.TokenizerDirectory, config.VocabSize, config, GenerationConfig.Empty);
-        string gguf = Path.Combine(options.WorkDirectory, $"{options.Shape}-random-{options.LlamaType.ToString().ToLowerInvariant()}.gguf");
+        var results = new List<ForwardComparison>();
+        foreach (var format in options.Weights)
+        {
+            if (format != DType.BF16) log.WriteLine($"quantizing it to {format}...");
+            results.AddRange(CompareForwards(format == DType.BF16 ? bf16 : WeightQuantizer.Quantize(bf16, format), format, vocabulary));
+            // The quantized copy is garbage now; its native buffers go with their finalizers, before the next pair loads.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        return results;
+    }
+
+    private List<ForwardComparison> CompareForwards(ModelWeights weights, DType format, GgufVocabulary vocabulary)
+    {
+        var type = format switch
+        {
+            DType.Q8_0 => GgufOutputType.Q8_0,
+            DType.Q4_0 => GgufOutputType.Q4_0,
+            _ => GgufOutputType.BF16,
+        };
+        string gguf = Path.Combine(options.WorkDirectory, $"{options.Shape}-random-{type.ToString().ToLowerInvariant()}.gguf");
         log.WriteLine($"exporting it to {gguf}...");
-        GgufExporter.Export(weights, vocabulary, $"random {options.Shape}", gguf, options.LlamaType);
+        GgufExporter.Export(weights, vocabulary, $"random {options.Shape}", gguf, type);
         try
         {
             var bench = new ForwardBenchmark(weights, options.Threads);
             int longest = options.Tokens.Max();
             using var llama = LlamaCppModel.Load(gguf, new LlamaCppOptions(options.Threads, ContextSize: RoundUp(options.Cache + longest, 256)));
             var random = new Random(11);
-            llama.Prefill(Enumerable.Range(0, options.Cache).Select(_ => random.Next(config.VocabSize)).ToArray());
+            int vocabSize = weights.Config.VocabSize;
+            llama.Prefill(Enumerable.Range(0, options.Cache).Select(_ => random.Next(vocabSize)).ToArray());
             var results = new List<ForwardComparison>();
             foreach (int tokens in options.Tokens)
             {
                 var sdarCase = bench.CreateCase(tokens, options.Cache);
-                int[] ids = Enumerable.Range(0, tokens).Select(_ => random.Next(config.VocabSize)).ToArray();
+                int[] ids = Enumerable.Range(0, tokens).Select(_ => random.Next(vocabSize)).ToArray();
                 sdarCase.Run();
                 llama.ForwardAndForget(ids);   // warm-up, both
                 var sdarTimes = new List<double>();
@@ -75,8 +102,8 @@ public sealed class SideBySideBenchmark(SideBySideOptions options, TextWriter lo
                     sdarTimes.Add(Time(sdarCase.Run));
                     llamaTimes.Add(Time(() => llama.ForwardAndForget(ids)));
                 }
-                var result = new ForwardComparison(tokens, options.Cache, Median(sdarTimes), Median(llamaTimes), sdarTimes.Min(), llamaTimes.Min());
-                log.WriteLine($"  T={tokens}: sdar {string.Join(' ', sdarTimes.Select(F1))} ms; llama.cpp {string.Join(' ', llamaTimes.Select(F1))} ms");
+                var result = new ForwardComparison(format, tokens, options.Cache, Median(sdarTimes), Median(llamaTimes), sdarTimes.Min(), llamaTimes.Min());
+                log.WriteLine($"  {format} T={tokens}: sdar {string.Join(' ', sdarTimes.Select(F1))} ms; llama.cpp {string.Join(' ', llamaTimes.Select(F1))} ms");
                 results.Add(result);
             }
             return results;

@@ -14,7 +14,7 @@ internal static class BenchCommand
     public static Command Create()
     {
         var model = CliParsing.ModelOption(required: false);
-        var shape = new Option<string?>("--shape") { Description = $"Benchmark a random BF16 model of a real shape built in memory: {string.Join(", ", ModelShapes.Names)}.", HelpName = "NAME" };
+        var shape = new Option<string?>("--shape") { Description = $"Benchmark a random model (BF16 unless --weights) of a real shape built in memory: {string.Join(", ", ModelShapes.Names)}.", HelpName = "NAME" };
         shape.OneOfNames(ModelShapes.Names);
         var tokens = CliParsing.IntListOption("--tokens", "New tokens per forward (T), comma-separated.", "LIST", minimum: 1, [1, 4, 8, 16, 32, 64], maximum: CliParsing.MaxTokens);
         var cache = CliParsing.IntListOption("--cache", "Cached tokens the forward attends to, comma-separated.", "LIST", minimum: 0, [0, 512, 2048], maximum: CliParsing.MaxTokens);
@@ -24,17 +24,20 @@ internal static class BenchCommand
         referenceMax.Integer(0, CliParsing.MaxTokens);
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores).", HelpName = "N" };
         threads.Integer(1, 4096);
+        var weightsFlag = new BenchWeightsFlag();
         var json = new Option<bool>("--json") { Description = "Print one JSON object per case: tokens, cache, ms, weight_gb_per_s, gflops, floor_ms, floor_ratio, reference_ms." };
 
         var command = new Command("bench", "Forward latency for T new tokens against a KV cache, with the ratio to this machine's floor (bandwidth or FMA bound).")
         {
             model, shape, tokens, cache, repeats, referenceMax, threads, json,
         };
+        weightsFlag.AddTo(command);
         command.Add(EngineBenchCommand.Create());
         command.Add(ServeBenchCommand.Create());
         command.SetAction(parse =>
         {
             CliParsing.Require(parse.Given(model) != parse.Given(shape), "give exactly one of --model DIR or --shape NAME");
+            var format = weightsFlag.Read(parse, randomModel: parse.Given(shape));
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
             int threadCount = parse.GetValue(threads) ?? Environment.ProcessorCount;
@@ -46,15 +49,16 @@ internal static class BenchCommand
                 string what;
                 if (parse.GetValue(shape) is { } name)
                 {
-                    error.WriteLine($"building a random BF16 {name} model in memory...");
-                    weights = RandomModel.Create(ModelShapes.Get(name), DType.BF16, seed: 1);
-                    what = $"random {name} (BF16)";
+                    string formatName = WeightFormatNames.Name(format);
+                    error.WriteLine($"building a random {formatName} {name} model in memory...");
+                    weights = RandomModel.Create(ModelShapes.Get(name), format, seed: 1);
+                    what = $"random {name} ({formatName})";
                 }
                 else
                 {
                     checkpoint = Checkpoint.Open(parse.GetValue(model)!);
                     weights = checkpoint.Weights;
-                    what = checkpoint.Directory;
+                    what = checkpoint.Config.QuantizationConfig is { } q ? $"{checkpoint.Directory} ({q.Format})" : checkpoint.Directory;
                 }
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"model: {what}, {weights.ParameterCount() / 1e9:F3} B parameters, {threadCount} threads; the machine's read bandwidth and FMA peak are measured before each case"));

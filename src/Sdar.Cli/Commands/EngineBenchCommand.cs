@@ -18,10 +18,11 @@ internal static class EngineBenchCommand
     public static Command Create()
     {
         var model = CliParsing.ModelOption(required: false);
-        var shape = new Option<string?>("--shape") { Description = $"Benchmark a random BF16 model of a real shape built in memory (random prompts, no early stop): {string.Join(", ", ModelShapes.Names)}.", HelpName = "NAME" };
+        var shape = new Option<string?>("--shape") { Description = $"Benchmark a random model (BF16 unless --weights) of a real shape built in memory (random prompts, no early stop): {string.Join(", ", ModelShapes.Names)}.", HelpName = "NAME" };
         shape.OneOfNames(ModelShapes.Names);
         var concurrency = CliParsing.IntListOption("--concurrency", "Requests in flight at once (closed loop: a finished request is replaced by the next), comma-separated.", "LIST", minimum: 1, [1, 4, 8, 16], maximum: 4096);
         var load = new BenchLoad();
+        var weightsFlag = new BenchWeightsFlag();
         var json = new Option<bool>("--json") { Description = "Print one JSON object per concurrency: concurrency, tokens_per_second, tokens_per_forward, latency_ms_p50, latency_ms_p95, first_block_ms_mean, gflops, machine_peak_gflops." };
         var flags = new GenerationFlags(defaultMaxNewTokens: 128, temperatureDefaultText: "0 (greedy)");
         var engineFlags = new EngineFlags();
@@ -30,11 +31,13 @@ internal static class EngineBenchCommand
             model, shape, concurrency, json,
         };
         load.AddTo(command);
+        weightsFlag.AddTo(command);
         flags.AddTo(command);
         engineFlags.AddTo(command);
         command.SetAction(parse =>
         {
             CliParsing.Require(parse.Given(model) != parse.Given(shape), "give exactly one of --model DIR or --shape NAME");
+            var format = weightsFlag.Read(parse, randomModel: parse.Given(shape));
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
             int threadCount = load.Threads(parse);
@@ -52,8 +55,8 @@ internal static class EngineBenchCommand
                 GenerationOptions options;
                 if (parse.GetValue(shape) is { } name)
                 {
-                    error.WriteLine($"building a random BF16 {name} model in memory...");
-                    weights = RandomModel.Create(ModelShapes.Get(name), DType.BF16, seed: 1);
+                    error.WriteLine($"building a random {WeightFormatNames.Name(format)} {name} model in memory...");
+                    weights = RandomModel.Create(ModelShapes.Get(name), format, seed: 1);
                     languageModel = new FastModel(weights);
                     stopIds = [];
                     prompts = load.RandomPrompts(parse, requestCount, weights.Config.VocabSize);
@@ -71,7 +74,7 @@ internal static class EngineBenchCommand
                 }
                 GenerationFlags.Validate(options, weights.Config, prompts.Max(p => p.Length));
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"model: {loaded?.Directory ?? $"random {parse.GetValue(shape)}"}, {weights.ParameterCount() / 1e9:F3} B parameters, {threadCount} threads, {requestCount} requests per level, max {options.MaxNewTokens} new tokens, {(weights.Config.IsDiffusion ? options.Strategy : "autoregressive")}"));
+                    $"model: {(loaded is null ? $"random {parse.GetValue(shape)} ({WeightFormatNames.Name(format)})" : loaded.Directory + (weights.Config.QuantizationConfig is { } q ? $" ({q.Format})" : ""))}, {weights.ParameterCount() / 1e9:F3} B parameters, {threadCount} threads, {requestCount} requests per level, max {options.MaxNewTokens} new tokens, {(weights.Config.IsDiffusion ? options.Strategy : "autoregressive")}"));
                 var bench = new EngineBenchmark(weights, languageModel, stopIds, prompts, options, engineOptions, threadCount);
                 bool asJson = parse.GetValue(json);
                 if (!asJson)

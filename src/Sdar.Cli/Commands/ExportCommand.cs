@@ -18,11 +18,10 @@ internal static class ExportCommand
     {
         var model = CliParsing.ModelOption();
         var output = new Option<string>("--out", "-o") { Description = "The .gguf file to write (replaced atomically).", Required = true, HelpName = "FILE" };
-        var type = new Option<GgufOutputType>("--type")
+        var type = new Option<GgufOutputType?>("--type")
         {
-            Description = "Element type of the matrices: f32, bf16 or q8_0 (norm weights stay f32).",
-            HelpName = "f32|bf16|q8_0",
-            DefaultValueFactory = _ => GgufOutputType.BF16,
+            Description = "Element type of the matrices: f32, bf16, q8_0 or q4_0 (norm weights stay f32). Default: bf16, or for a folder written by sdar quantize its own q8_0 / q4_0 (re-packed losslessly).",
+            HelpName = "f32|bf16|q8_0|q4_0",
             CustomParser = result =>
             {
                 string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";

@@ -11,7 +11,9 @@ namespace Sdar.Checkpoints;
 /// <c>initializer_range</c>), norm weights ~ 1 + N(0, 0.1^2) so that every norm is exercised but none collapses,
 /// which keeps the logits non-degenerate. The values are generated straight into the stored precision (no float
 /// copy), so a 1.7B BF16 model needs just its ~3.4 GB of BF16 bytes. The result depends only on the config,
-/// the dtype and the seed, not on the number of threads.
+/// the dtype and the seed, not on the number of threads. A quantized dtype (<see cref="DType.Q8_0"/>,
+/// <see cref="DType.Q4_0"/>) quantizes the BF16 model of the same seed (<see cref="WeightQuantizer"/>), so the three
+/// formats hold the same weights, as when a released BF16 model is quantized.
 /// </summary>
 public static class RandomModel
 {
@@ -22,6 +24,7 @@ public static class RandomModel
 
     public static ModelWeights Create(ModelConfig config, DType dtype = DType.BF16, int seed = 0)
     {
+        if (dtype.IsQuantized()) return WeightQuantizer.Quantize(Create(config, DType.BF16, seed), dtype);
         ConfigLoader.Validate(config, "random model config");
         var specs = ModelLayout.Tensors(config);
         var tensors = new Dictionary<string, WeightTensor>(StringComparer.Ordinal);

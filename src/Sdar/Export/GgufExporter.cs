@@ -12,6 +12,7 @@ public enum GgufOutputType
     F32,
     BF16,
     Q8_0,
+    Q4_0,
 }
 
 /// <summary>What an export wrote.</summary>
@@ -24,45 +25,60 @@ public sealed record GgufExportResult(string Path, GgufOutputType Type, int Tens
 /// takes from <c>token_embd.weight</c>), and the tokenizer (<see cref="GgufVocabulary"/>). No tensor is permuted:
 /// llama.cpp runs qwen3 with the rotate-half ("NEOX") RoPE that HuggingFace uses. The file is written atomically.
 /// An SDAR model exports too, but llama.cpp decodes it autoregressively, not by block diffusion.
+/// A model quantized by <c>sdar quantize</c> (<c>quantization_config</c>) exports in its own format, its packed
+/// values and scales re-interleaved into ggml blocks unchanged (the arithmetic is ggml's), its other matrices in
+/// their precision; or as F32, dequantized exactly. Any other type would round the weights a second time, so it is
+/// refused.
 /// </summary>
 public static class GgufExporter
 {
     public const string Architecture = "qwen3";
 
     // llama.cpp's LLAMA_FTYPE numbering (general.file_type) and ggml's quantization format version.
-    private const uint FileTypeAllF32 = 0, FileTypeMostlyQ8_0 = 7, FileTypeMostlyBF16 = 32, QuantizationVersion = 2;
+    private const uint FileTypeAllF32 = 0, FileTypeMostlyQ4_0 = 2, FileTypeMostlyQ8_0 = 7, FileTypeMostlyBF16 = 32, QuantizationVersion = 2;
 
-    /// <summary>"f32", "bf16" or "q8_0" (case-insensitive), else an error naming <paramref name="flag"/>.</summary>
+    /// <summary>"f32", "bf16", "q8_0" or "q4_0" (case-insensitive), else an error naming <paramref name="flag"/>.</summary>
     public static GgufOutputType ParseType(string text, string flag = "--type") => text.ToLowerInvariant() switch
     {
         "f32" => GgufOutputType.F32,
         "bf16" => GgufOutputType.BF16,
         "q8_0" => GgufOutputType.Q8_0,
-        _ => throw new ArgumentException($"{flag}: expected f32, bf16 or q8_0; got '{text}'"),
+        "q4_0" => GgufOutputType.Q4_0,
+        _ => throw new ArgumentException($"{flag}: expected f32, bf16, q8_0 or q4_0; got '{text}'"),
     };
 
-    /// <summary>Exports the checkpoint folder <paramref name="modelDir"/> (config.json, weights, tokenizer.json).</summary>
-    public static GgufExportResult ExportFolder(string modelDir, string outPath, GgufOutputType type, string outFlag = "--out")
+    /// <summary>The type a model exports as when none is asked for: its own format when quantized, else BF16.</summary>
+    public static GgufOutputType DefaultType(ModelConfig config) => config.QuantizationConfig is { } q ? OwnType(q) : GgufOutputType.BF16;
+
+    /// <summary>
+    /// Exports the checkpoint folder <paramref name="modelDir"/> (config.json, weights, tokenizer.json), as
+    /// <paramref name="type"/> or, when null, <see cref="DefaultType"/>.
+    /// </summary>
+    public static GgufExportResult ExportFolder(string modelDir, string outPath, GgufOutputType? type, string outFlag = "--out", string typeFlag = "--type")
     {
         using var checkpoint = Checkpoint.Open(modelDir);
         CheckArchitecture(checkpoint.Config, Path.Combine(checkpoint.Directory, ConfigLoader.ConfigFileName));
+        var chosen = type ?? DefaultType(checkpoint.Config);
+        CheckType(checkpoint.Config, chosen, $"{checkpoint.Directory} (quantization_config in {ConfigLoader.ConfigFileName})", typeFlag);
         var vocabulary = GgufVocabulary.FromTokenizer(checkpoint.Directory, checkpoint.Config.VocabSize, checkpoint.Config, checkpoint.GenerationConfig);
-        return Export(checkpoint.Weights, vocabulary, Path.GetFileName(checkpoint.Directory.TrimEnd('/')), outPath, type, outFlag);
+        return Export(checkpoint.Weights, vocabulary, Path.GetFileName(checkpoint.Directory.TrimEnd('/')), outPath, chosen, outFlag);
     }
 
     /// <summary>Exports weights already in memory (a random model of a real shape, for benchmarks) with a given tokenizer.</summary>
     public static GgufExportResult Export(ModelWeights weights, GgufVocabulary vocabulary, string name, string outPath, GgufOutputType type,
-        string outFlag = "--out")
+        string outFlag = "--out", string typeFlag = "--type")
     {
         var config = weights.Config;
         CheckArchitecture(config, "the model config");
+        CheckType(config, type, "the model", typeFlag);
         if (vocabulary.Tokens.Count != config.VocabSize)
             throw new ArgumentException($"the vocabulary has {vocabulary.Tokens.Count} tokens; the model has {config.VocabSize} embedding rows");
         var writer = new GgufWriter();
         AddModelMetadata(writer, config, name, type);
         AddTokenizerMetadata(writer, vocabulary, config.VocabSize);
+        bool repack = config.QuantizationConfig is not null && type != GgufOutputType.F32;
         foreach (var (ggufName, tensor) in TensorNames(weights))
-            writer.AddTensor(Entry(ggufName, tensor, type));
+            writer.AddTensor(Entry(ggufName, tensor, type, repack));
 
         using (OutputPaths.ClaimFile(outPath, outFlag))
             AtomicFile.Write(outPath, writer.WriteTo);
@@ -76,6 +92,20 @@ public static class GgufExporter
                 $"{origin}: model_type '{config.ModelType}' cannot be exported to GGUF; only dense 'qwen3' and 'sdar' models (llama.cpp's qwen3 architecture) are");
     }
 
+    /// <summary>A quantized model exports only as its own format (losslessly) or F32 (dequantized exactly).</summary>
+    private static void CheckType(ModelConfig config, GgufOutputType type, string origin, string typeFlag)
+    {
+        if (config.QuantizationConfig is not { } q) return;
+        var own = OwnType(q);
+        if (type == own || type == GgufOutputType.F32) return;
+        string asked = type.ToString().ToLowerInvariant(), ownName = own.ToString().ToLowerInvariant();
+        throw new ArgumentException(
+            $"{typeFlag} {asked}: {origin} is already quantized to {q.Format}; export it as {typeFlag} {ownName} (its packed weights, losslessly) " +
+            $"or f32 (dequantized exactly), or export the unquantized model for {asked}");
+    }
+
+    private static GgufOutputType OwnType(QuantizationConfig q) => q.WeightFormat == DType.Q8_0 ? GgufOutputType.Q8_0 : GgufOutputType.Q4_0;
+
     private static void AddModelMetadata(GgufWriter w, ModelConfig c, string name, GgufOutputType type)
     {
         w.Add("general.architecture", GgufValue.String(Architecture));
@@ -85,6 +115,7 @@ public static class GgufExporter
         {
             GgufOutputType.F32 => FileTypeAllF32,
             GgufOutputType.BF16 => FileTypeMostlyBF16,
+            GgufOutputType.Q4_0 => FileTypeMostlyQ4_0,
             _ => FileTypeMostlyQ8_0,
         }));
         w.Add("general.quantization_version", GgufValue.UInt32(QuantizationVersion));
@@ -154,17 +185,25 @@ public static class GgufExporter
 
     /// <summary>
     /// The GGUF entry of one tensor: dimensions reversed (PyTorch's (out, in) is ggml's [in, out]; the row-major bytes
-    /// are the same), 1-D tensors in F32, matrices in the chosen type; a Q8_0 matrix whose rows are not whole
-    /// 32-element blocks falls back to F16, as the converter does.
+    /// are the same), 1-D tensors in F32, matrices in the chosen type; a Q8_0 / Q4_0 matrix whose rows are not whole
+    /// 32-element blocks falls back to F16, as the converter does. When <paramref name="repack"/> (a quantized model in
+    /// its own format), the quantized matrices keep their values and the others (the embeddings) their precision.
     /// </summary>
-    private static GgufTensorEntry Entry(string name, WeightTensor tensor, GgufOutputType type)
+    private static GgufTensorEntry Entry(string name, WeightTensor tensor, GgufOutputType type, bool repack)
     {
         long[] dimensions = tensor.Shape.Reverse().Select(d => (long)d).ToArray();
         GgmlType target = tensor.Shape.Count == 1 ? GgmlType.F32 : type switch
         {
             GgufOutputType.F32 => GgmlType.F32,
+            _ when repack && !tensor.DType.IsQuantized() => tensor.DType switch
+            {
+                DType.BF16 => GgmlType.BF16,
+                DType.F16 => GgmlType.F16,
+                _ => GgmlType.F32,
+            },
             GgufOutputType.BF16 => GgmlType.BF16,
             _ when tensor.Columns % GgufFormat.Q8BlockElements != 0 => GgmlType.F16,
+            GgufOutputType.Q4_0 => GgmlType.Q4_0,
             _ => GgmlType.Q8_0,
         };
         return new GgufTensorEntry(name, target, dimensions, stream => TensorRows.Write(tensor, target, stream));
@@ -179,6 +218,11 @@ internal static unsafe class TensorRows
     public static void Write(WeightTensor tensor, GgmlType target, Stream stream)
     {
         int columns = tensor.Columns, rows = tensor.Shape.Count == 1 ? 1 : (int)(tensor.ElementCount / columns);
+        if (tensor.DType.IsQuantized() && target != GgmlType.F32)
+        {
+            WriteBlocks(tensor, target, stream);
+            return;
+        }
         if (SameBytes(tensor.DType, target))
         {
             // No conversion: the mapped bytes go out as they are.
@@ -212,8 +256,44 @@ internal static unsafe class TensorRows
                 case GgmlType.Q8_0:
                     GgmlQuantization.QuantizeQ8_0(values, output);
                     break;
+                case GgmlType.Q4_0:
+                    GgmlQuantization.QuantizeQ4_0(values, output);
+                    break;
             }
             stream.Write(output);
+        }
+    }
+
+    /// <summary>
+    /// A quantized matrix in ggml's blocks: Sdar keeps a row's packed values and its scales apart (planar), ggml puts
+    /// each group's fp16 scale before its values (<c>block_q8_0</c>, <c>block_q4_0</c>); the values and their nibble
+    /// order are the same, so this only interleaves.
+    /// </summary>
+    private static void WriteBlocks(WeightTensor tensor, GgmlType target, Stream stream)
+    {
+        var expected = tensor.DType == DType.Q8_0 ? GgmlType.Q8_0 : GgmlType.Q4_0;
+        if (target != expected)
+            throw new ArgumentException($"tensor '{tensor.Name}' is {tensor.DType}; it re-packs only into ggml {expected}, not {target}");
+        int rows = tensor.Rows, groups = tensor.Columns / QuantizedGroup.Size;
+        int groupBytes = tensor.DType == DType.Q8_0 ? QuantizedGroup.Size : QuantizedGroup.Size / 2, blockBytes = 2 + groupBytes;
+        long rowValueBytes = (long)groups * groupBytes, rowBytes = (long)groups * blockBytes;
+        int rowsPerChunk = (int)Math.Max(1, ChunkBytes / rowBytes);
+        var bytes = new byte[rowsPerChunk * rowBytes];
+        for (int first = 0; first < rows; first += rowsPerChunk)
+        {
+            int count = Math.Min(rowsPerChunk, rows - first);
+            for (int r = 0; r < count; r++)
+            {
+                byte* values = tensor.Data + (first + r) * rowValueBytes;
+                ushort* scales = tensor.Scales + (long)(first + r) * groups;
+                for (int g = 0; g < groups; g++)
+                {
+                    var block = bytes.AsSpan((int)(r * rowBytes + g * blockBytes), blockBytes);
+                    System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(block, scales[g]);
+                    new ReadOnlySpan<byte>(values + g * groupBytes, groupBytes).CopyTo(block[2..]);
+                }
+            }
+            stream.Write(bytes.AsSpan(0, (int)(count * rowBytes)));
         }
     }
 
@@ -235,6 +315,13 @@ internal static unsafe class TensorRows
                 var f16 = new ReadOnlySpan<Half>((Half*)tensor.Data + start, destination.Length);
                 for (int i = 0; i < destination.Length; i++) destination[i] = (float)f16[i];
                 break;
+            case DType.Q8_0 or DType.Q4_0:
+                // Dequantized row by row (q * d is exact in float); the chunks hold whole rows.
+                int columns = tensor.Columns, first = (int)(start / columns);
+                for (int r = 0; r < destination.Length / columns; r++) tensor.ReadRow(first + r, destination.Slice(r * columns, columns));
+                break;
+            default:
+                throw new ArgumentException($"tensor '{tensor.Name}' is {tensor.DType}, which does not export to GGUF");
         }
     }
 }

@@ -11,6 +11,7 @@ public enum GgmlType : uint
 {
     F32 = 0,
     F16 = 1,
+    Q4_0 = 2,
     Q8_0 = 8,
     BF16 = 30,
 }
@@ -60,6 +61,9 @@ public static class GgufFormat
     /// <summary>Elements per Q8_0 block: one fp16 scale and 32 signed bytes (<c>block_q8_0</c>).</summary>
     public const int Q8BlockElements = 32;
     public const int Q8BlockBytes = 2 + Q8BlockElements;
+    /// <summary>Elements per Q4_0 block: one fp16 scale and 16 bytes of two 4-bit values each (<c>block_q4_0</c>).</summary>
+    public const int Q4BlockElements = 32;
+    public const int Q4BlockBytes = 2 + Q4BlockElements / 2;
 
     /// <summary>Bytes of a row of <paramref name="elements"/> elements of <paramref name="type"/>.</summary>
     public static long RowBytes(GgmlType type, long elements) => type switch
@@ -68,6 +72,8 @@ public static class GgufFormat
         GgmlType.F16 or GgmlType.BF16 => elements * 2,
         GgmlType.Q8_0 when elements % Q8BlockElements == 0 => elements / Q8BlockElements * Q8BlockBytes,
         GgmlType.Q8_0 => throw new ArgumentException($"a Q8_0 row holds whole blocks of {Q8BlockElements} elements; got {elements}"),
+        GgmlType.Q4_0 when elements % Q4BlockElements == 0 => elements / Q4BlockElements * Q4BlockBytes,
+        GgmlType.Q4_0 => throw new ArgumentException($"a Q4_0 row holds whole blocks of {Q4BlockElements} elements; got {elements}"),
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unsupported ggml type"),
     };
 

@@ -138,7 +138,7 @@ public sealed class GgufReader
         return bytes;
     }
 
-    /// <summary>A tensor's values as floats (F16, BF16 and Q8_0 converted), in file order (ne0 fastest).</summary>
+    /// <summary>A tensor's values as floats (F16, BF16, Q8_0 and Q4_0 converted), in file order (ne0 fastest).</summary>
     public float[] ReadFloats(string name)
     {
         var info = Tensor(name);
@@ -157,6 +157,9 @@ public sealed class GgufReader
                 break;
             case GgmlType.Q8_0:
                 GgmlQuantization.DequantizeQ8_0(bytes, values);
+                break;
+            case GgmlType.Q4_0:
+                GgmlQuantization.DequantizeQ4_0(bytes, values);
                 break;
         }
         return values;

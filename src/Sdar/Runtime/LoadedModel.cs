@@ -84,6 +84,20 @@ public sealed class LoadedModel : IDisposable
         return new LoadedModel(tokenizerDir, name, config, GenerationConfig.Empty, weights, tokenizer, new FastModel(weights), [], checkpoint: null);
     }
 
+    /// <summary>
+    /// This model with its Linear weights quantized in memory to <paramref name="format"/> (Q8_0 or Q4_0), exactly as
+    /// <c>sdar quantize</c> writes them, with the same tokenizer, chat template and stop ids. The embeddings stay
+    /// those of this model (memory-mapped from its folder), so the view must not be used after this model is
+    /// disposed; disposing the view frees nothing.
+    /// </summary>
+    public LoadedModel Quantized(DType format)
+    {
+        var weights = WeightQuantizer.Quantize(Weights, format);
+        ILanguageModel model = Model is ReferenceModel ? new ReferenceModel(weights) : new FastModel(weights);
+        return new LoadedModel(Directory, $"{Name}-{format.ToString().ToLowerInvariant()}", weights.Config, GenerationConfig, weights, _tokenizer, model,
+            StopTokenIds, checkpoint: null);
+    }
+
     /// <summary>The model's folder (for a random model, the folder its tokenizer came from).</summary>
     public string Directory { get; }
     /// <summary>The name a server gives the model: the folder's name, or <c>random-SHAPE</c>.</summary>

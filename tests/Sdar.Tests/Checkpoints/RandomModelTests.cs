@@ -68,6 +68,21 @@ public class RandomModelTests
         });
     }
 
+    [Theory]
+    [InlineData(DType.Q8_0)]
+    [InlineData(DType.Q4_0)]
+    public void A_quantized_random_model_is_the_bf16_model_of_the_same_seed_quantized(DType format)
+    {
+        var quantized = RandomModel.Create(ModelShapes.Tiny(), format, seed: 8);
+        var expected = WeightQuantizer.Quantize(RandomModel.Create(ModelShapes.Tiny(), DType.BF16, seed: 8), format);
+
+        Assert.Equal(format, quantized.Config.QuantizationConfig!.WeightFormat);
+        Assert.Equal(DType.BF16, quantized.EmbedTokens.DType);
+        Assert.All(new[] { quantized.Layers[1].QProj, quantized.Layers[0].Mlp!.DownProj, quantized.LmHead }, t => Assert.Equal(format, t.DType));
+        Assert.Equal(expected.Layers[1].Mlp!.UpProj.ToFloatArray(), quantized.Layers[1].Mlp!.UpProj.ToFloatArray());
+        Assert.Equal(expected.LmHead.ToFloatArray(), quantized.LmHead.ToFloatArray());
+    }
+
     [Fact]
     public void Tied_models_share_one_tensor_for_embedding_and_head()
     {

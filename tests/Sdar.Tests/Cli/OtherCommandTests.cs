@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Sdar.Cli;
 
 namespace Sdar.Tests.Cli;
 
@@ -112,6 +113,40 @@ public class OtherCommandTests
         (code, _, error) = CliRunner.Run("bench", "engine", "--concurrency", "1");
         Assert.NotEqual(0, code);
         Assert.Contains("--model DIR or --shape NAME", error);
+    }
+
+    [Fact]
+    public void Bench_runs_a_quantized_folder_given_as_model()
+    {
+        using var dir = new Sdar.Tests.Checkpoints.TempDir();
+        string quantized = Path.Combine(dir.Path, "q4");
+        var (code, _, error) = CliRunner.Run("quantize", "--model", CliRunner.TinyQwen3, "--out", quantized, "--format", "q4");
+        Assert.True(code == 0, error);
+        (code, var output, error) = CliRunner.Run("bench", "--model", quantized, "--tokens", "1,4", "--cache", "8", "--repeats", "1",
+            "--reference-max-tokens", "1", "--json");
+        Assert.True(code == 0, error);
+        Assert.Contains("q4_0", error, StringComparison.Ordinal);
+        Assert.Equal(2, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        (code, output, error) = CliRunner.Run("bench", "engine", "--model", quantized, "--concurrency", "2", "--requests", "2",
+            "--max-new-tokens", "4", "--ignore-eos", "--json");
+        Assert.True(code == 0, error);
+        Assert.Equal(8, JsonDocument.Parse(output).RootElement.GetProperty("generated_tokens").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("bench")]
+    [InlineData("bench engine")]
+    public void Bench_weights_takes_bf16_q8_or_q4_and_only_with_a_shape(string verb)
+    {
+        string[] Args(params string[] rest) => [.. verb.Split(' '), .. rest];
+        var (code, output, error) = CliRunner.Run(Args("--shape", "sdar-1.7b", "--weights", "q5"));
+        Assert.Equal(SdarCli.ExitBadInput, code);
+        Assert.Contains("--weights: expected bf16, q8 or q4; got 'q5'", error, StringComparison.Ordinal);
+        Assert.Equal("", output);
+        (code, _, error) = CliRunner.Run(Args("--model", CliRunner.TinySdar, "--weights", "q8"));
+        Assert.Equal(SdarCli.ExitBadInput, code);
+        Assert.Contains("--weights applies to --shape", error, StringComparison.Ordinal);
+        Assert.Contains("sdar quantize", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -190,6 +190,134 @@ public abstract class GgufExportTests : IDisposable
         }
     }
 
+    public class Q4 : GgufExportTests
+    {
+        [Fact]
+        public void Q4_0_blocks_hold_the_scale_then_input_j_in_the_low_nibble_and_j_plus_16_in_the_high_one()
+        {
+            // The value of largest magnitude is -8, so d = -8 / -8 = 1 and each integer x maps to nibble x + 8.
+            float[] x = [.. Enumerable.Range(0, 16).Select(j => j - 8f), .. Enumerable.Range(0, 16).Select(j => 7f - j)];
+            var block = new byte[GgufFormat.Q4BlockBytes];
+            GgmlQuantization.QuantizeQ4_0(x, block);
+            Assert.Equal(18, block.Length);
+            Assert.Equal((byte[])[0x00, 0x3C], block[..2]);   // fp16 1.0
+            for (int j = 0; j < 16; j++) Assert.Equal((byte)(j | ((15 - j) << 4)), block[2 + j]);
+            var back = new float[32];
+            GgmlQuantization.DequantizeQ4_0(block, back);
+            Assert.Equal(x, back);
+
+            // A positive extreme gives a negative scale (d = 4 / -8): 4 maps to nibble 0, and -4 would be 16, clamped to 15.
+            float[] y = [4f, -4f, .. new float[30]];
+            GgmlQuantization.QuantizeQ4_0(y, block);
+            Assert.Equal(-0.5, (double)BitConverter.ToHalf(block, 0));
+            Assert.Equal(0x80, block[2]);   // input 0 -> 0, input 16 (0) -> 8
+            Assert.Equal(0x8F, block[3]);   // input 1 (-4) -> 15, input 17 (0) -> 8
+        }
+
+        [Fact]
+        public void Q4_0_export_dequantizes_to_within_half_a_step_of_the_source_and_norms_stay_f32()
+        {
+            var gguf = Export(BundledAr, GgufOutputType.Q4_0);
+            Assert.Equal(2u, gguf.Get<uint>("general.file_type"));
+            using var checkpoint = Checkpoint.Open(BundledAr);
+            foreach (var (name, tensor) in GgufExporter.TensorNames(checkpoint.Weights))
+            {
+                var info = gguf.Tensor(name);
+                float[] source = tensor.ToFloatArray(), read = gguf.ReadFloats(name);
+                if (tensor.Shape.Count == 1)
+                {
+                    Assert.Equal(GgmlType.F32, info.Type);
+                    Assert.Equal(source, read);
+                    continue;
+                }
+                Assert.Equal(GgmlType.Q4_0, info.Type);
+                Assert.Equal(info.ElementCount / 32 * 18, info.ByteLength);
+                for (int b = 0; b < source.Length / 32; b++)
+                {
+                    // Steps of max|x| / 8; half a step, plus up to 8 times the fp16 rounding of the step itself. The
+                    // extreme maps to -8 and the opposite end of the range stops at +7 steps (ggml's clamp to 15), so a
+                    // value beyond 7.5 steps of the other sign may be off by up to a whole step.
+                    float step = source.AsSpan(b * 32, 32).ToArray().Max(MathF.Abs) / 8f;
+                    float rounding = 8f * MathF.Abs(step - (float)(Half)step) + 1e-7f;
+                    for (int j = b * 32; j < b * 32 + 32; j++)
+                    {
+                        float tolerance = (MathF.Abs(source[j]) > 7.5f * step ? step : 0.5f * step) + rounding;
+                        Assert.True(MathF.Abs(source[j] - read[j]) <= tolerance, $"{name}[{j}]: {source[j]} read back as {read[j]} (step {step})");
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>A folder written by <c>sdar quantize</c> exports its packed weights as they are.</summary>
+    public class QuantizedFolders : GgufExportTests
+    {
+        private string Quantize(string format)
+        {
+            string folder = _temp.File($"quantized-{format}");
+            CheckpointQuantizer.QuantizeFolder(BundledAr, folder, CheckpointQuantizer.ParseFormat(format));
+            return folder;
+        }
+
+        [Theory]
+        [InlineData("q8", GgufOutputType.Q8_0, GgmlType.Q8_0, 7u)]
+        [InlineData("q4", GgufOutputType.Q4_0, GgmlType.Q4_0, 2u)]
+        public void Re_packs_its_own_format_losslessly_by_default_with_the_embeddings_in_their_precision(string format, GgufOutputType type,
+            GgmlType ggml, uint fileType)
+        {
+            string folder = Quantize(format);
+            string path = _temp.File($"repacked-{format}.gguf");
+            var result = GgufExporter.ExportFolder(folder, path, type: null);
+            Assert.Equal(type, result.Type);
+            var repacked = GgufReader.Open(path);
+            Assert.Equal(fileType, repacked.Get<uint>("general.file_type"));
+            // The same bytes as quantizing the BF16 model straight to GGUF: ggml's arithmetic, only interleaved.
+            var direct = Export(BundledAr, type);
+            using var original = Checkpoint.Open(BundledAr);
+            foreach (var (name, tensor) in GgufExporter.TensorNames(original.Weights))
+            {
+                if (tensor.Shape.Count == 1 || name == "token_embd.weight") continue;
+                Assert.Equal(ggml, repacked.Tensor(name).Type);
+                Assert.Equal(direct.ReadBytes(name), repacked.ReadBytes(name));
+            }
+            // The tied head is a quantized copy of the embeddings, which stay BF16 as Sdar runs them.
+            Assert.Equal(GgmlType.BF16, repacked.Tensor("token_embd.weight").Type);
+            Assert.Equal(Export(BundledAr, GgufOutputType.BF16).ReadBytes("token_embd.weight"), repacked.ReadBytes("token_embd.weight"));
+            Assert.Equal(direct.ReadBytes("token_embd.weight"), repacked.ReadBytes("output.weight"));
+        }
+
+        [Fact]
+        public void F32_export_is_the_exactly_dequantized_weights()
+        {
+            string folder = Quantize("q4");
+            var gguf = Export(folder, GgufOutputType.F32);
+            using var checkpoint = Checkpoint.Open(folder);
+            Assert.Equal(DType.Q4_0, checkpoint.Weights.Layers[0].Mlp!.UpProj.DType);
+            foreach (var (name, tensor) in GgufExporter.TensorNames(checkpoint.Weights))
+            {
+                Assert.Equal(GgmlType.F32, gguf.Tensor(name).Type);
+                Assert.Equal(tensor.ToFloatArray(), gguf.ReadFloats(name));
+            }
+        }
+
+        [Theory]
+        [InlineData("q4", "bf16")]
+        [InlineData("q4", "q8_0")]
+        [InlineData("q8", "q4_0")]
+        public void Another_type_is_refused_naming_the_folder_and_the_types_it_exports_as(string format, string type)
+        {
+            string folder = Quantize(format);
+            string output = _temp.File("refused.gguf");
+            var (code, _, error) = CliRunner.Run("export", "gguf", "--model", folder, "--out", output, "--type", type);
+            Assert.Equal(SdarCli.ExitBadInput, code);
+            Assert.Contains(folder, error, StringComparison.Ordinal);
+            Assert.Contains($"--type {type}:", error, StringComparison.Ordinal);
+            Assert.Contains($"already quantized to {format}_0", error, StringComparison.Ordinal);
+            Assert.Contains($"--type {format}_0 (its packed weights, losslessly) or f32", error, StringComparison.Ordinal);
+            Assert.False(File.Exists(output));
+        }
+    }
+
     public class Errors : GgufExportTests
     {
         [Fact]
@@ -226,7 +354,7 @@ public abstract class GgufExportTests : IDisposable
 
             var (badType, _, error) = CliRunner.Run("export", "gguf", "--model", CliRunner.TinyQwen3, "--out", output, "--type", "q4_k");
             Assert.Equal(SdarCli.ExitBadInput, badType);
-            Assert.Contains("--type: expected f32, bf16 or q8_0; got 'q4_k'", error);
+            Assert.Contains("--type: expected f32, bf16, q8_0 or q4_0; got 'q4_k'", error);
 
             var (missing, _, missingError) = CliRunner.Run("export", "gguf", "--model", _temp.File("nothing-here"), "--out", output);
             Assert.Equal(SdarCli.ExitBadInput, missing);
