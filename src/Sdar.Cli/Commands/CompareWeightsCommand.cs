@@ -89,8 +89,8 @@ internal static class CompareWeightsCommand
                 {
                     output.WriteLine(JsonSerializer.Serialize(new
                     {
-                        weights = WeightFormatNames.Name(r.Format), weight_bytes = r.WeightBytes, count = r.Eval.Count, correct = r.Eval.Correct,
-                        accuracy = Math.Round(r.Eval.Accuracy, 4), tokens_per_forward = Math.Round(r.Eval.TokensPerForward, 3),
+                        weights = WeightFormatNames.Name(r.Format), weight_bytes = r.WeightBytes, count = r.Eval.Report.Count, correct = r.Eval.Report.Correct,
+                        accuracy = Math.Round(r.Eval.Report.Accuracy, 4), tokens_per_forward = Math.Round(r.Eval.Metrics.TokensPerForward ?? 0, 3),
                         kl_mean = r.MeanKl, kl_max = r.MaxKl, top_token_agreement = r.TopTokenAgreement, same_answers = r.SameAnswers,
                     }));
                     continue;
@@ -98,7 +98,7 @@ internal static class CompareWeightsCommand
                 string Share(double? v) => v is { } x ? x.ToString("P1", CultureInfo.InvariantCulture) : "-";
                 string Kl(double? v) => v is { } x ? x.ToString("0.00e+00", CultureInfo.InvariantCulture) : "-";
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{WeightFormatNames.Name(r.Format),8} {r.WeightBytes / 1e6,7:F2} {r.Eval.Accuracy,9:P1} {$"{r.Eval.Correct}/{r.Eval.Count}",9} {r.Eval.TokensPerForward,5:F2} {Kl(r.MeanKl),9} {Kl(r.MaxKl),9} {Share(r.TopTokenAgreement),15} {Share(r.SameAnswers),12}"));
+                    $"{WeightFormatNames.Name(r.Format),8} {r.WeightBytes / 1e6,7:F2} {r.Eval.Report.Accuracy,9:P1} {$"{r.Eval.Report.Correct}/{r.Eval.Report.Count}",9} {r.Eval.Metrics.TokensPerForward ?? 0,5:F2} {Kl(r.MeanKl),9} {Kl(r.MaxKl),9} {Share(r.TopTokenAgreement),15} {Share(r.SameAnswers),12}"));
             }
             return Task.FromResult(0);
         });

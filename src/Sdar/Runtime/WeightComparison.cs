@@ -1,6 +1,7 @@
 using Sdar.Data;
 using Sdar.Decoding;
 using Sdar.Evaluation;
+using Sdar.Evaluation.Runs;
 using Sdar.Model;
 
 namespace Sdar.Runtime;
@@ -15,11 +16,11 @@ namespace Sdar.Runtime;
 /// <param name="MaxKl">The largest of those divergences.</param>
 /// <param name="TopTokenAgreement">Share of prompts whose most likely next token is the baseline's.</param>
 /// <param name="SameAnswers">Share of items whose extracted final answer equals the baseline's.</param>
-public sealed record WeightFormatResult(DType Format, long WeightBytes, EvalReport Eval, double? MeanKl, double? MaxKl,
+public sealed record WeightFormatResult(DType Format, long WeightBytes, EvaluationResult Eval, double? MeanKl, double? MaxKl,
     double? TopTokenAgreement, double? SameAnswers);
 
 /// <summary>
-/// What quantization costs a model: the GSM8K-style evaluation (<see cref="GsmEvaluator"/>) of the stored weights
+/// What quantization costs a model: the evaluation (<see cref="SyntheticBenchmark"/>: the number after <c>####</c>) of the stored weights
 /// and of their q8 / q4 quantizations (<see cref="WeightQuantizer"/>, made in memory exactly as <c>sdar quantize</c>
 /// writes them), and per quantized format the KL divergence of its next-token distribution from the stored
 /// weights' on every test prompt, over the whole vocabulary.
@@ -42,12 +43,14 @@ public static class WeightComparison
         foreach (var format in formats)
             if (!format.IsQuantized()) throw new ArgumentException($"{format} is not a quantized format (expected Q8_0 or Q4_0)", nameof(formats));
         int blockLength = model.Config.IsDiffusion ? options.BlockLength ?? model.Config.BlockSize : 1;
-        var prompts = examples.Select(e => GsmEvaluator.Prompt(model, e.Question, chat)).ToArray();
+        var benchmark = new SyntheticBenchmark();
+        var items = examples.Select((e, i) => (BenchmarkItem)new GsmItem(i, e.Question, e.Answer, GsmAnswer.Extract(e.Answer) ?? "")).ToArray();
+        var prompts = items.Select(item => EngineBackend.PromptIds(model, benchmark.Prompt(item, []), chat)).ToArray();
         var baselineLogits = prompts.Select(p => NextTokenLogits(model.Model, p, blockLength)).ToArray();
         var storedFormat = model.Weights.Layers.Count > 0 ? model.Weights.Layers[0].QProj.DType : model.Weights.LmHead.DType;
 
-        EvalReport Evaluate(LoadedModel m, DType format) => GsmEvaluator.Run(m, examples, options, batchSize, chat,
-            (done, total) => progress?.Invoke(format, done, total), engineOptions, cancellationToken);
+        EvaluationResult Evaluate(LoadedModel m, DType format) => BenchmarkEvaluation.Run(new EvaluationPlan(benchmark, items, []),
+            new EngineBackend(m, options, batchSize, chat, engineOptions), log: null, p => progress?.Invoke(format, p.Done, p.Total), cancellationToken);
 
         var baseline = Evaluate(model, storedFormat);
         var results = new List<WeightFormatResult> { new(storedFormat, WeightBytes(model.Weights), baseline, null, null, null, null) };
@@ -66,7 +69,7 @@ public static class WeightComparison
                 max = Math.Max(max, kl);
                 if (ArgMax(logits) == ArgMax(baselineLogits[i])) sameTop++;
             }
-            int sameAnswers = Enumerable.Range(0, examples.Count).Count(i => report.Items[i].PredictedAnswer == baseline.Items[i].PredictedAnswer);
+            int sameAnswers = Enumerable.Range(0, examples.Count).Count(i => report.Report.Verdicts[i][0].ExtractedAnswer == baseline.Report.Verdicts[i][0].ExtractedAnswer);
             double count = Math.Max(1, prompts.Length);
             results.Add(new WeightFormatResult(format, WeightBytes(quantized.Weights), report, sum / count, max, sameTop / count, sameAnswers / count));
         }

@@ -60,7 +60,7 @@ public class WeightComparisonTests
         var results = WeightComparison.Run(model, [DType.Q8_0, DType.Q4_0], Items(4), options, batchSize: 2);
 
         Assert.Equal([model.Weights.Layers[0].QProj.DType, DType.Q8_0, DType.Q4_0], results.Select(r => r.Format));
-        Assert.All(results, r => Assert.Equal(4, r.Eval.Count));
+        Assert.All(results, r => Assert.Equal(4, r.Eval.Report.Count));
         Assert.Null(results[0].MeanKl);
         Assert.True(results[1].WeightBytes < results[0].WeightBytes && results[2].WeightBytes < results[1].WeightBytes);
         // 8 bits stay closer to the stored weights than 4.
