@@ -3,7 +3,6 @@ using System.Globalization;
 using Sdar.Checkpoints;
 using Sdar.Export;
 using Sdar.LlamaCpp;
-using Sdar.Model.Kernels;
 using Sdar.Runtime;
 
 // sdar-llamacpp: Sdar and llama.cpp side by side (see SideBySideBenchmark). A console tool, not part of `sdar`,
@@ -30,7 +29,6 @@ root.SetAction(parse =>
     int threadCount = parse.GetValue(threads);
     if (threadCount < 1 || parse.GetValue(rounds) < 1 || parse.GetValue(cache) < 0 || parse.GetValue(arTokens) < 1 || parse.GetValue(arRounds) < 1)
         throw new ArgumentException("--threads, --rounds, --ar-tokens and --ar-rounds must be at least 1, --cache at least 0");
-    MatMul.Threads = threadCount;
     string work = Path.Combine(Path.GetTempPath(), "sdar-llamacpp-" + Guid.NewGuid().ToString("N"));
     Directory.CreateDirectory(work);
     try

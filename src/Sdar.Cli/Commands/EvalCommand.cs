@@ -41,6 +41,8 @@ internal static class EvalCommand
         flags.AddTo(command);
         var engineFlags = new EngineFlags();
         engineFlags.AddTo(command);
+        var kernelFlags = new KernelFlags();
+        kernelFlags.AddTo(command);
         command.SetAction((parse, cancellation) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -63,7 +65,7 @@ internal static class EvalCommand
             using var predictionsLock = predictionsFile is null ? null : OutputPaths.ClaimFile(predictionsFile, "--predictions");
             var examples = Jsonl.ReadGsm8k(file.FullName);
             if (parse.GetValue(limit) is { } n) examples = examples.Take(n).ToList();
-            using var loaded = LoadedModel.Open(parse.GetValue(model)!);
+            using var loaded = LoadedModel.Open(parse.GetValue(model)!, kernels: kernelFlags.Read(parse));
             // Evaluation is greedy unless asked otherwise: generation_config's sampling defaults do not apply.
             var options = flags.Read(parse, Sdar.Config.GenerationConfig.Empty, fallbackTemperature: 0);
             GenerationFlags.Validate(options, loaded.Config);

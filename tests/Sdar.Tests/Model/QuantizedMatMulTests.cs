@@ -27,12 +27,12 @@ public class QuantizedMatMulTests
         const int rows = 13;
         var x = Enumerable.Range(0, rows * k).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
         var all = new float[rows * n];
-        MatMul.Compute(w, x, rows, all);
+        MatMul.Compute(KernelSettings.Default, w, x, rows, all);
         double step = format == DType.Q8_0 ? 1.0 / 127 : 1.0 / 7;   // the largest rounding, relative to a group's largest weight
         for (int r = 0; r < rows; r++)
         {
             var single = new float[n];
-            MatMul.Compute(w, x.AsSpan(r * k, k), 1, single);
+            MatMul.Compute(KernelSettings.Default, w, x.AsSpan(r * k, k), 1, single);
             Assert.Equal(single, all.AsSpan(r * n, n).ToArray());
             for (int c = 0; c < n; c++)
             {
