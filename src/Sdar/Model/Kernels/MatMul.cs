@@ -87,7 +87,7 @@ public static unsafe class MatMul
         fixed (float* xPtr = x)
         fixed (float* yPtr = y)
         {
-            new F32Format.F32Job(wPtr, xPtr, yPtr, rows, n, k, settings.UseVector512).Columns(0, n);
+            new TiledProduct<F32Format.Rows>(new F32Format.Rows(wPtr, k), xPtr, yPtr, rows, n, k, settings.UseVector512).Columns(0, n);
         }
     }
 

@@ -1,10 +1,11 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Sdar.Model.Kernels.Formats;
 
-/// <summary>F16 weights: each output row is widened to float in a scratch row, then dotted like F32.</summary>
+/// <summary>
+/// F16 weights: each column tile's rows are widened to float in a scratch block (there is no vector fp16 conversion
+/// to lean on), then run through the F32 tiles, so results are the F32 kernel's over the widened matrix.
+/// </summary>
 internal sealed unsafe class F16Format : IWeightFormat
 {
     public static readonly F16Format Instance = new();
@@ -32,15 +33,17 @@ internal sealed unsafe class F16Format : IWeightFormat
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Columns(int start, int end)
         {
-            int vectorEnd = k / (wide ? 16 : 8) * (wide ? 16 : 8);
-            var scratch = new float[k];
-            fixed (float* rowPtr = scratch)
+            var scratch = GC.AllocateUninitializedArray<float>(MatMul.TileCols * k, pinned: true);
+            fixed (float* block = scratch)
             {
-                for (int col = start; col < end; col++)
+                for (int col = start; col < end; col += MatMul.TileCols)
                 {
+                    int count = Math.Min(MatMul.TileCols, end - col);
                     Half* src = w + (long)col * k;
-                    for (int i = 0; i < k; i++) rowPtr[i] = (float)src[i];
-                    for (int r = 0; r < rows; r++) y[(long)r * n + col] = F32Format.DotF32(rowPtr, x + (long)r * k, k, vectorEnd, wide);
+                    for (long i = 0; i < (long)count * k; i++) block[i] = (float)src[i];
+                    // The block holds rows col .. col + count - 1: seen from the tiles, its base is row 0's.
+                    var widened = new F32Format.Rows(block - (long)col * k, k);
+                    new TiledProduct<F32Format.Rows>(widened, x, y, rows, n, k, wide).Columns(col, col + count);
                 }
             }
         }

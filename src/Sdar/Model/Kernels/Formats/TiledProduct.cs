@@ -1,0 +1,299 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Sdar.Model.Kernels.Formats;
+
+/// <summary>
+/// What a storage format contributes to <see cref="TiledProduct{TRows}"/>: how a chunk of one weight row widens to
+/// float registers. Implemented by small structs, so that the tiles are compiled once per format with the widening
+/// inlined (no virtual calls in the loops).
+/// </summary>
+internal unsafe interface IWeightRows
+{
+    /// <summary>Inputs per step of the Vector512 tiles: 32 (two vectors per chunk) or 16 (one).</summary>
+    static abstract int WideChunk { get; }
+
+    /// <summary>Inputs per step of the Vector256 tiles: 16 (two vectors per chunk) or 8 (one).</summary>
+    static abstract int NarrowChunk { get; }
+
+    /// <summary>
+    /// Where weight row <paramref name="col"/> starts, in the format's own units (the tiles compute it once per
+    /// row, not per chunk, and hand it back to the methods below).
+    /// </summary>
+    long Row(int col);
+
+    /// <summary>
+    /// Weights of <paramref name="row"/>, inputs <paramref name="c"/> onwards (a multiple of <see cref="WideChunk"/>),
+    /// in the order of the activations the format's Multiply passes: First pairs with x[c .. c + 15], Second with
+    /// x[c + 16 .. c + 31] (ignored for one-vector chunks).
+    /// </summary>
+    (Vector512<float> First, Vector512<float> Second) Wide(long row, int c);
+
+    /// <summary>As <see cref="Wide"/> for eight lanes: First pairs with x[c .. c + 7], Second with x[c + 8 .. c + 15].</summary>
+    (Vector256<float> First, Vector256<float> Second) Narrow(long row, int c);
+
+    /// <summary>Weight <paramref name="i"/> of <paramref name="row"/>, for inputs past the last whole chunk.</summary>
+    float Scalar(long row, int i);
+
+    /// <summary>Asks for the bytes of <paramref name="row"/> holding the chunk at <paramref name="c"/> (see Tile1x4).</summary>
+    void Prefetch(long row, int c);
+}
+
+/// <summary>
+/// y (rows, N) = x (rows, K) W^T for one weight matrix of any format: the output is tiled in blocks of four
+/// activation rows by four weight rows (Vector512: 16 accumulators; Vector256: two blocks of 4 x 2), rows left over
+/// take one row against four weight rows, and columns left over one output at a time.
+/// <para>
+/// Every output, in whichever tile, is the same chain: one accumulator of FMAs over the chunks in order (first
+/// vector, then second), a lane sum, then the scalar tail past the last whole chunk added once. So results never
+/// depend on the number of rows, the tile or the worker (batch invariance), and each format's results are those of
+/// the F32 kernel over its widened weights.
+/// </para>
+/// </summary>
+internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y, int rows, int n, int k, bool wide) : MatMul.IJob
+    where TRows : struct, IWeightRows
+{
+    private const int TileRows = MatMul.TileRows, TileCols = MatMul.TileCols;
+
+    public int N => n;
+    public int Rows => rows;
+    public int K => k;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Columns(int start, int end)
+    {
+        int vectorEnd = wide ? k / TRows.WideChunk * TRows.WideChunk : k / TRows.NarrowChunk * TRows.NarrowChunk;
+        int col = start;
+        for (; col + TileCols <= end; col += TileCols)
+        {
+            int row = 0;
+            if (wide)
+            {
+                for (; row + TileRows <= rows; row += TileRows) Tile4x4(col, row, vectorEnd);
+                for (; row < rows; row++) Tile1x4(col, row, vectorEnd);
+            }
+            else
+            {
+                for (; row + TileRows <= rows; row += TileRows)
+                {
+                    Tile4x2Narrow(col, row, vectorEnd);
+                    Tile4x2Narrow(col + 2, row, vectorEnd);
+                }
+                for (; row < rows; row++)
+                    for (int j = 0; j < TileCols; j++) y[(long)row * n + col + j] = Dot(col + j, row, vectorEnd);
+            }
+        }
+        for (; col < end; col++)
+            for (int row = 0; row < rows; row++) y[(long)row * n + col] = Dot(col, row, vectorEnd);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private float Tail(int col, int row, int vectorEnd)
+    {
+        var weights = w;
+        float* xr = x + (long)row * k;
+        float sum = 0;
+        long r = weights.Row(col);
+        for (int i = vectorEnd; i < k; i++) sum += weights.Scalar(r, i) * xr[i];
+        return sum;
+    }
+
+    /// <summary>One output: the chain every tile computes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private float Dot(int col, int row, int vectorEnd)
+    {
+        var weights = w;
+        float* xr = x + (long)row * k;
+        long r = weights.Row(col);
+        if (wide)
+        {
+            var acc = Vector512<float>.Zero;
+            for (int c = 0; c < vectorEnd; c += TRows.WideChunk)
+            {
+                var (first, second) = weights.Wide(r, c);
+                acc = Vector512.FusedMultiplyAdd(first, Vector512.Load(xr + c), acc);
+                if (TRows.WideChunk == 32) acc = Vector512.FusedMultiplyAdd(second, Vector512.Load(xr + c + 16), acc);
+            }
+            return Vector512.Sum(acc) + Tail(col, row, vectorEnd);
+        }
+        else
+        {
+            var acc = Vector256<float>.Zero;
+            for (int c = 0; c < vectorEnd; c += TRows.NarrowChunk)
+            {
+                var (first, second) = weights.Narrow(r, c);
+                acc = Vector256.FusedMultiplyAdd(first, Vector256.Load(xr + c), acc);
+                if (TRows.NarrowChunk == 16) acc = Vector256.FusedMultiplyAdd(second, Vector256.Load(xr + c + 8), acc);
+            }
+            return Vector256.Sum(acc) + Tail(col, row, vectorEnd);
+        }
+    }
+
+    /// <summary>One activation row against four weight rows (the T = 1 path, bandwidth-bound).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Tile1x4(int col, int row, int vectorEnd)
+    {
+        var weights = w;
+        long r0 = weights.Row(col), r1 = weights.Row(col + 1), r2 = weights.Row(col + 2), r3 = weights.Row(col + 3);
+        long next0 = weights.Row(col + 4), next1 = weights.Row(col + 5), next2 = weights.Row(col + 6), next3 = weights.Row(col + 7);
+        float* xr = x + (long)row * k;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int c = 0; c < vectorEnd; c += TRows.WideChunk)
+        {
+            // The next column tile's rows follow these four in memory: fetch them ahead, so that each row (a few
+            // KB, where hardware prefetchers restart at every page) is already on its way when the tile reaches it.
+            weights.Prefetch(next0, c);
+            weights.Prefetch(next1, c);
+            weights.Prefetch(next2, c);
+            weights.Prefetch(next3, c);
+            var (e0, o0) = weights.Wide(r0, c);
+            var (e1, o1) = weights.Wide(r1, c);
+            var (e2, o2) = weights.Wide(r2, c);
+            var (e3, o3) = weights.Wide(r3, c);
+            var xv = Vector512.Load(xr + c);
+            a0 = Vector512.FusedMultiplyAdd(e0, xv, a0);
+            a1 = Vector512.FusedMultiplyAdd(e1, xv, a1);
+            a2 = Vector512.FusedMultiplyAdd(e2, xv, a2);
+            a3 = Vector512.FusedMultiplyAdd(e3, xv, a3);
+            if (TRows.WideChunk == 32)
+            {
+                xv = Vector512.Load(xr + c + 16);
+                a0 = Vector512.FusedMultiplyAdd(o0, xv, a0);
+                a1 = Vector512.FusedMultiplyAdd(o1, xv, a1);
+                a2 = Vector512.FusedMultiplyAdd(o2, xv, a2);
+                a3 = Vector512.FusedMultiplyAdd(o3, xv, a3);
+            }
+        }
+        Store(row, col, vectorEnd, Vector512.Sum(a0), Vector512.Sum(a1), Vector512.Sum(a2), Vector512.Sum(a3));
+    }
+
+    /// <summary>Four activation rows by four weight rows: each chunk is widened once for four rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Tile4x4(int col, int row, int vectorEnd)
+    {
+        var weights = w;   // a local copy: its fields stay in registers
+        long r0 = weights.Row(col), r1 = weights.Row(col + 1), r2 = weights.Row(col + 2), r3 = weights.Row(col + 3);
+        long next0 = weights.Row(col + 4), next1 = weights.Row(col + 5), next2 = weights.Row(col + 6), next3 = weights.Row(col + 7);
+        float* x0 = x + (long)row * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        for (int c = 0; c < vectorEnd; c += TRows.WideChunk)
+        {
+            weights.Prefetch(next0, c);   // the next column tile, as in Tile1x4
+            weights.Prefetch(next1, c);
+            weights.Prefetch(next2, c);
+            weights.Prefetch(next3, c);
+            var (e0, o0) = weights.Wide(r0, c);
+            var (e1, o1) = weights.Wide(r1, c);
+            var (e2, o2) = weights.Wide(r2, c);
+            var (e3, o3) = weights.Wide(r3, c);
+            var xv = Vector512.Load(x0 + c);
+            a00 = Vector512.FusedMultiplyAdd(e0, xv, a00); a01 = Vector512.FusedMultiplyAdd(e1, xv, a01);
+            a02 = Vector512.FusedMultiplyAdd(e2, xv, a02); a03 = Vector512.FusedMultiplyAdd(e3, xv, a03);
+            xv = Vector512.Load(x1 + c);
+            a10 = Vector512.FusedMultiplyAdd(e0, xv, a10); a11 = Vector512.FusedMultiplyAdd(e1, xv, a11);
+            a12 = Vector512.FusedMultiplyAdd(e2, xv, a12); a13 = Vector512.FusedMultiplyAdd(e3, xv, a13);
+            xv = Vector512.Load(x2 + c);
+            a20 = Vector512.FusedMultiplyAdd(e0, xv, a20); a21 = Vector512.FusedMultiplyAdd(e1, xv, a21);
+            a22 = Vector512.FusedMultiplyAdd(e2, xv, a22); a23 = Vector512.FusedMultiplyAdd(e3, xv, a23);
+            xv = Vector512.Load(x3 + c);
+            a30 = Vector512.FusedMultiplyAdd(e0, xv, a30); a31 = Vector512.FusedMultiplyAdd(e1, xv, a31);
+            a32 = Vector512.FusedMultiplyAdd(e2, xv, a32); a33 = Vector512.FusedMultiplyAdd(e3, xv, a33);
+            if (TRows.WideChunk == 32)
+            {
+                xv = Vector512.Load(x0 + c + 16);
+                a00 = Vector512.FusedMultiplyAdd(o0, xv, a00); a01 = Vector512.FusedMultiplyAdd(o1, xv, a01);
+                a02 = Vector512.FusedMultiplyAdd(o2, xv, a02); a03 = Vector512.FusedMultiplyAdd(o3, xv, a03);
+                xv = Vector512.Load(x1 + c + 16);
+                a10 = Vector512.FusedMultiplyAdd(o0, xv, a10); a11 = Vector512.FusedMultiplyAdd(o1, xv, a11);
+                a12 = Vector512.FusedMultiplyAdd(o2, xv, a12); a13 = Vector512.FusedMultiplyAdd(o3, xv, a13);
+                xv = Vector512.Load(x2 + c + 16);
+                a20 = Vector512.FusedMultiplyAdd(o0, xv, a20); a21 = Vector512.FusedMultiplyAdd(o1, xv, a21);
+                a22 = Vector512.FusedMultiplyAdd(o2, xv, a22); a23 = Vector512.FusedMultiplyAdd(o3, xv, a23);
+                xv = Vector512.Load(x3 + c + 16);
+                a30 = Vector512.FusedMultiplyAdd(o0, xv, a30); a31 = Vector512.FusedMultiplyAdd(o1, xv, a31);
+                a32 = Vector512.FusedMultiplyAdd(o2, xv, a32); a33 = Vector512.FusedMultiplyAdd(o3, xv, a33);
+            }
+        }
+        // Lane sums first: no call may happen while the 16 accumulators are live, or the JIT spills them
+        // to the stack on every iteration of the loop above.
+        float s00 = Vector512.Sum(a00), s01 = Vector512.Sum(a01), s02 = Vector512.Sum(a02), s03 = Vector512.Sum(a03);
+        float s10 = Vector512.Sum(a10), s11 = Vector512.Sum(a11), s12 = Vector512.Sum(a12), s13 = Vector512.Sum(a13);
+        float s20 = Vector512.Sum(a20), s21 = Vector512.Sum(a21), s22 = Vector512.Sum(a22), s23 = Vector512.Sum(a23);
+        float s30 = Vector512.Sum(a30), s31 = Vector512.Sum(a31), s32 = Vector512.Sum(a32), s33 = Vector512.Sum(a33);
+        Store(row, col, vectorEnd, s00, s01, s02, s03);
+        Store(row + 1, col, vectorEnd, s10, s11, s12, s13);
+        Store(row + 2, col, vectorEnd, s20, s21, s22, s23);
+        Store(row + 3, col, vectorEnd, s30, s31, s32, s33);
+    }
+
+    /// <summary>The Vector256 tile (machines without AVX-512): 4 rows x 2 columns, 8 accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Tile4x2Narrow(int col, int row, int vectorEnd)
+    {
+        var weights = w;
+        long r0 = weights.Row(col), r1 = weights.Row(col + 1);
+        float* x0 = x + (long)row * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
+        Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
+        for (int c = 0; c < vectorEnd; c += TRows.NarrowChunk)
+        {
+            var (e0, o0) = weights.Narrow(r0, c);
+            var (e1, o1) = weights.Narrow(r1, c);
+            var xv = Vector256.Load(x0 + c);
+            a00 = Vector256.FusedMultiplyAdd(e0, xv, a00); a01 = Vector256.FusedMultiplyAdd(e1, xv, a01);
+            xv = Vector256.Load(x1 + c);
+            a10 = Vector256.FusedMultiplyAdd(e0, xv, a10); a11 = Vector256.FusedMultiplyAdd(e1, xv, a11);
+            xv = Vector256.Load(x2 + c);
+            a20 = Vector256.FusedMultiplyAdd(e0, xv, a20); a21 = Vector256.FusedMultiplyAdd(e1, xv, a21);
+            xv = Vector256.Load(x3 + c);
+            a30 = Vector256.FusedMultiplyAdd(e0, xv, a30); a31 = Vector256.FusedMultiplyAdd(e1, xv, a31);
+            if (TRows.NarrowChunk == 16)
+            {
+                xv = Vector256.Load(x0 + c + 8);
+                a00 = Vector256.FusedMultiplyAdd(o0, xv, a00); a01 = Vector256.FusedMultiplyAdd(o1, xv, a01);
+                xv = Vector256.Load(x1 + c + 8);
+                a10 = Vector256.FusedMultiplyAdd(o0, xv, a10); a11 = Vector256.FusedMultiplyAdd(o1, xv, a11);
+                xv = Vector256.Load(x2 + c + 8);
+                a20 = Vector256.FusedMultiplyAdd(o0, xv, a20); a21 = Vector256.FusedMultiplyAdd(o1, xv, a21);
+                xv = Vector256.Load(x3 + c + 8);
+                a30 = Vector256.FusedMultiplyAdd(o0, xv, a30); a31 = Vector256.FusedMultiplyAdd(o1, xv, a31);
+            }
+        }
+        float s00 = Vector256.Sum(a00), s01 = Vector256.Sum(a01), s10 = Vector256.Sum(a10), s11 = Vector256.Sum(a11);
+        float s20 = Vector256.Sum(a20), s21 = Vector256.Sum(a21), s30 = Vector256.Sum(a30), s31 = Vector256.Sum(a31);
+        Store2(row, col, vectorEnd, s00, s01);
+        Store2(row + 1, col, vectorEnd, s10, s11);
+        Store2(row + 2, col, vectorEnd, s20, s21);
+        Store2(row + 3, col, vectorEnd, s30, s31);
+    }
+
+    private void Store2(int row, int col, int vectorEnd, float s0, float s1)
+    {
+        float* yr = y + (long)row * n + col;
+        if (vectorEnd == k)
+        {
+            yr[0] = s0; yr[1] = s1;
+            return;
+        }
+        yr[0] = s0 + Tail(col, row, vectorEnd);
+        yr[1] = s1 + Tail(col + 1, row, vectorEnd);
+    }
+
+    private void Store(int row, int col, int vectorEnd, float s0, float s1, float s2, float s3)
+    {
+        float* yr = y + (long)row * n + col;
+        if (vectorEnd == k)
+        {
+            yr[0] = s0; yr[1] = s1; yr[2] = s2; yr[3] = s3;
+            return;
+        }
+        yr[0] = s0 + Tail(col, row, vectorEnd);
+        yr[1] = s1 + Tail(col + 1, row, vectorEnd);
+        yr[2] = s2 + Tail(col + 2, row, vectorEnd);
+        yr[3] = s3 + Tail(col + 3, row, vectorEnd);
+    }
+}
