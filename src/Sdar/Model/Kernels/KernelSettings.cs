@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Sdar.Model.Kernels;
 
@@ -13,6 +14,7 @@ public sealed record KernelSettings
 
     private readonly int _threads = Environment.ProcessorCount;
     private readonly bool _useVector512 = Vector512.IsHardwareAccelerated;
+    private readonly bool _int8Activations;
 
     /// <summary>Workers of the multithreaded kernels and of attention (at least 1).</summary>
     public int Threads
@@ -31,5 +33,18 @@ public sealed record KernelSettings
         init => _useVector512 = !value || Vector512.IsHardwareAccelerated
             ? value
             : throw new ArgumentException("Vector512 kernels asked for, but this machine has no accelerated Vector512 (AVX-512)", nameof(UseVector512));
+    }
+
+    /// <summary>
+    /// Q8_0 and Q4_0 weights multiply activations quantized to int8 per group of 32 (integer dot products,
+    /// AVX-512BW or AVX2) instead of float activations: a second rounding, for speed where the product is
+    /// compute-bound. Results then agree between the Vector512 and Vector256 kernels bit for bit. Default false.
+    /// </summary>
+    public bool Int8Activations
+    {
+        get => _int8Activations;
+        init => _int8Activations = !value || Avx2.IsSupported
+            ? value
+            : throw new ArgumentException("int8 activations asked for, but this machine has no AVX2", nameof(Int8Activations));
     }
 }

@@ -59,6 +59,7 @@ internal sealed unsafe class Bf16Format : IWeightFormat
     {
         public static int WideChunk => 32;
         public static int NarrowChunk => 16;
+        public static int WidenFromRows => int.MaxValue;   // two ops per vector: cheaper than a trip through memory
 
         public long Row(int col) => (long)col * k;
 

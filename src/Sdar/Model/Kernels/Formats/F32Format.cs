@@ -28,6 +28,7 @@ internal sealed unsafe class F32Format : IWeightFormat
     {
         public static int WideChunk => 16;
         public static int NarrowChunk => 8;
+        public static int WidenFromRows => int.MaxValue;   // already floats
 
         public long Row(int col) => (long)col * k;
 

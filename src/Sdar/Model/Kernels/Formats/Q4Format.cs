@@ -31,6 +31,11 @@ internal sealed unsafe class Q4Format : IWeightFormat
 
     public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings)
     {
+        if (settings.Int8Activations)
+        {
+            MultiplyInt8(products, x, rows, k, settings);
+            return;
+        }
         var jobs = new TiledProduct<Rows>[products.Length];
         for (int i = 0; i < jobs.Length; i++)
         {
@@ -40,11 +45,66 @@ internal sealed unsafe class Q4Format : IWeightFormat
         MatMul.Run(jobs, settings.Threads);
     }
 
+    private static void MultiplyInt8(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings)
+    {
+        var q = GC.AllocateUninitializedArray<sbyte>(rows * k, pinned: true);
+        var scales = GC.AllocateUninitializedArray<float>(rows * (k / Group), pinned: true);
+        fixed (sbyte* qPtr = q)
+        fixed (float* scalesPtr = scales)
+        {
+            Int8Activations.Quantize(x, rows, k, qPtr, scalesPtr);
+            var jobs = new Int8Product<Int8Rows>[products.Length];
+            for (int i = 0; i < jobs.Length; i++)
+            {
+                var w = products[i].W;
+                jobs[i] = new(new Int8Rows(w.Data, w.Scales, k), qPtr, scalesPtr, (float*)products[i].Y, rows, w.Rows, k, settings.UseVector512);
+            }
+            MatMul.Run(jobs, settings.Threads);
+        }
+    }
+
+    /// <summary>Nibbles unpacked to int8 (value - 8) in input order, for <see cref="Int8Product{TRows}"/>.</summary>
+    private readonly struct Int8Rows(byte* w, ushort* scales, int k) : IInt8Rows
+    {
+        public long Row(int col) => (long)col * k;
+
+        /// <summary>Low nibbles (inputs 0..15) then high nibbles (16..31) of the group's 16 bytes.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<sbyte> Group(long row, int c)
+        {
+            var bytes = Vector128.Load(w + (row + c) / 2);
+            var nibble = Vector128.Create((byte)0xF);
+            return (Vector256.Create(bytes & nibble, (bytes.AsUInt16() >>> 4).AsByte() & nibble) - Vector256.Create((byte)8)).AsSByte();
+        }
+
+        /// <summary>Two groups' 32 bytes: their low and high nibbles, put back in input order by one 128-bit shuffle.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<sbyte> Pair(long row, int c)
+        {
+            var bytes = Vector256.Load(w + (row + c) / 2);
+            var nibble = Vector256.Create((byte)0xF);
+            var lowsThenHighs = Vector512.Create(bytes & nibble, (bytes.AsUInt16() >>> 4).AsByte() & nibble).AsUInt32();
+            // [low 0, low 1, high 0, high 1] -> [low 0, high 0, low 1, high 1]
+            var ordered = Avx512F.Shuffle4x128(lowsThenHighs, lowsThenHighs, 0b11_01_10_00).AsByte();
+            return (ordered - Vector512.Create((byte)8)).AsSByte();
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Scale(long row, int c) => QuantizedGroup.ScaleToFloat(scales[(row + c) / Q4Format.Group]);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Prefetch(long row, int c)
+        {
+            if ((c & 63) == 0) Sse.Prefetch0(w + (row + c) / 2);
+        }
+    }
+
     /// <summary>A group's 16 bytes zero-extended to 32-bit lanes; the low nibbles are inputs 0..15, the high ones 16..31.</summary>
     private readonly struct Rows(byte* w, ushort* scales, int k) : IWeightRows
     {
         public static int WideChunk => Group;
         public static int NarrowChunk => 16;
+        public static int WidenFromRows => 2 * MatMul.TileRows;   // as for Q8_0
 
         /// <summary>The row's first input (its bytes start at row / 2, its scales at row / 32).</summary>
         public long Row(int col) => (long)col * k;

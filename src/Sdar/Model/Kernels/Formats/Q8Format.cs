@@ -29,6 +29,11 @@ internal sealed unsafe class Q8Format : IWeightFormat
 
     public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings)
     {
+        if (settings.Int8Activations)
+        {
+            MultiplyInt8(products, x, rows, k, settings);
+            return;
+        }
         var jobs = new TiledProduct<Rows>[products.Length];
         for (int i = 0; i < jobs.Length; i++)
         {
@@ -38,11 +43,50 @@ internal sealed unsafe class Q8Format : IWeightFormat
         MatMul.Run(jobs, settings.Threads);
     }
 
+    private static void MultiplyInt8(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings)
+    {
+        var q = GC.AllocateUninitializedArray<sbyte>(rows * k, pinned: true);
+        var scales = GC.AllocateUninitializedArray<float>(rows * (k / Group), pinned: true);
+        fixed (sbyte* qPtr = q)
+        fixed (float* scalesPtr = scales)
+        {
+            Int8Activations.Quantize(x, rows, k, qPtr, scalesPtr);
+            var jobs = new Int8Product<Int8Rows>[products.Length];
+            for (int i = 0; i < jobs.Length; i++)
+            {
+                var w = products[i].W;
+                jobs[i] = new(new Int8Rows((sbyte*)w.Data, w.Scales, k), qPtr, scalesPtr, (float*)products[i].Y, rows, w.Rows, k, settings.UseVector512);
+            }
+            MatMul.Run(jobs, settings.Threads);
+        }
+    }
+
+    /// <summary>The stored int8 values as they are, for <see cref="Int8Product{TRows}"/>.</summary>
+    private readonly struct Int8Rows(sbyte* w, ushort* scales, int k) : IInt8Rows
+    {
+        public long Row(int col) => (long)col * k;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<sbyte> Group(long row, int c) => Vector256.Load(w + row + c);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<sbyte> Pair(long row, int c) => Vector512.Load(w + row + c);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Scale(long row, int c) => QuantizedGroup.ScaleToFloat(scales[(row + c) / Q8Format.Group]);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Prefetch(long row, int c) => Sse.Prefetch0(w + row + c);
+    }
+
     /// <summary>Each vector of int8 weights widened (vpmovsxbd), converted and multiplied by its group's scale.</summary>
     private readonly struct Rows(sbyte* w, ushort* scales, int k) : IWeightRows
     {
         public static int WideChunk => Group;
         public static int NarrowChunk => 16;
+        // Widening (sign-extend, convert, scale) costs about as much as the FMAs it feeds: past one tile of rows,
+        // doing it once per column tile rather than once per four rows pays.
+        public static int WidenFromRows => 2 * MatMul.TileRows;
 
         /// <summary>The row's first value; its scales start at row / 32, as every group has 32 values.</summary>
         public long Row(int col) => (long)col * k;

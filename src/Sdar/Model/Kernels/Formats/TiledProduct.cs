@@ -18,6 +18,14 @@ internal unsafe interface IWeightRows
     static abstract int NarrowChunk { get; }
 
     /// <summary>
+    /// From this many activation rows on, each column tile's weight rows are widened to float once, into scratch,
+    /// and run through the F32 tiles, rather than widened again for every four activation rows. The results are
+    /// the same bits (the F32 chain over the same floats); only formats whose chunks end where F32's do (no tail,
+    /// or a chunk of 16) may set it below <see cref="int.MaxValue"/>.
+    /// </summary>
+    static abstract int WidenFromRows { get; }
+
+    /// <summary>
     /// Where weight row <paramref name="col"/> starts, in the format's own units (the tiles compute it once per
     /// row, not per chunk, and hand it back to the methods below).
     /// </summary>
@@ -63,6 +71,11 @@ internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y,
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Columns(int start, int end)
     {
+        if (rows >= TRows.WidenFromRows)
+        {
+            WidenedColumns(start, end);
+            return;
+        }
         int vectorEnd = wide ? k / TRows.WideChunk * TRows.WideChunk : k / TRows.NarrowChunk * TRows.NarrowChunk;
         int col = start;
         for (; col + TileCols <= end; col += TileCols)
@@ -86,6 +99,46 @@ internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y,
         }
         for (; col < end; col++)
             for (int row = 0; row < rows; row++) y[(long)row * n + col] = Dot(col, row, vectorEnd);
+    }
+
+    /// <summary>See <see cref="IWeightRows.WidenFromRows"/>.</summary>
+    private void WidenedColumns(int start, int end)
+    {
+        int vectorEnd = wide ? k / TRows.WideChunk * TRows.WideChunk : k / TRows.NarrowChunk * TRows.NarrowChunk;
+        var scratch = GC.AllocateUninitializedArray<float>(TileCols * k, pinned: true);
+        fixed (float* block = scratch)
+        {
+            for (int col = start; col < end; col += TileCols)
+            {
+                int count = Math.Min(TileCols, end - col);
+                for (int j = 0; j < count; j++) Widen(w.Row(col + j), block + (long)j * k, vectorEnd);
+                // The block holds rows col .. col + count - 1: seen from the tiles, its base is row 0's.
+                var widened = new F32Format.Rows(block - (long)col * k, k);
+                new TiledProduct<F32Format.Rows>(widened, x, y, rows, n, k, wide).Columns(col, col + count);
+            }
+        }
+    }
+
+    /// <summary>One weight row as floats, in the order of the activations.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Widen(long row, float* destination, int vectorEnd)
+    {
+        var weights = w;
+        if (wide)
+            for (int c = 0; c < vectorEnd; c += TRows.WideChunk)
+            {
+                var (first, second) = weights.Wide(row, c);
+                first.Store(destination + c);
+                if (TRows.WideChunk == 32) second.Store(destination + c + 16);
+            }
+        else
+            for (int c = 0; c < vectorEnd; c += TRows.NarrowChunk)
+            {
+                var (first, second) = weights.Narrow(row, c);
+                first.Store(destination + c);
+                if (TRows.NarrowChunk == 16) second.Store(destination + c + 8);
+            }
+        for (int i = vectorEnd; i < k; i++) destination[i] = weights.Scalar(row, i);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
