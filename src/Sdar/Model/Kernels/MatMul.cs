@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
 using Sdar.Model.Kernels.Formats;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Sdar.Model.Kernels;
 
@@ -12,9 +10,10 @@ namespace Sdar.Model.Kernels;
 /// rows, the tile it falls in or the thread that computes it, so a sequence's numbers never depend on its batch.
 /// </para>
 /// <para>
-/// Each storage format (BF16, F16, F32, and the group-quantized Q8_0 and Q4_0) has its kernels in its own file
-/// under <c>Formats/</c>, behind <see cref="IWeightFormat"/>; this class checks the buffers, dispatches by format
-/// and splits the output columns between the workers.
+/// Each storage format (BF16, F16, F32, and the group-quantized Q8_0 and Q4_0) has its own file under
+/// <c>Formats/</c>, behind <see cref="IWeightFormat"/>: how a chunk of a row widens to floats, run by the one tiling
+/// loop <see cref="TiledProduct{TRows}"/> (and, for int8 activations, <see cref="Int8Product{TRows}"/>); this class
+/// checks the buffers, dispatches by format and splits the output columns between the workers.
 /// </para>
 /// </summary>
 public static unsafe class MatMul

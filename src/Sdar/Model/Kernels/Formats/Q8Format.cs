@@ -10,9 +10,12 @@ namespace Sdar.Model.Kernels.Formats;
 /// The activations stay float: each weight vector is widened (vpmovsxbd), converted and multiplied by its group's
 /// scale in registers, then FMA'd into the output's accumulator exactly as the F32 kernel would with the
 /// dequantized matrix, so every result equals the F32 kernel's over <see cref="Dequantize"/>d weights, bit for bit
-/// (the tests check it). Quantizing the activations too (ggml's Q8_0 x Q8_0 dot product) would add a second
-/// rounding for a speed-up only where the product is compute-bound; at T = 1 it streams the weights, which this
-/// kernel reads at half the bytes of BF16.
+/// (the tests check it).
+/// </para>
+/// <para>
+/// With <see cref="KernelSettings.Int8Activations"/> the activations are quantized too and the groups go through
+/// integer dot products (<see cref="Int8Product{TRows}"/>, ggml's Q8_0 x Q8_0): a second rounding, and without
+/// VNNI (not exposed by .NET 10) no faster here, so it is off by default.
 /// </para>
 /// </summary>
 internal sealed unsafe class Q8Format : IWeightFormat

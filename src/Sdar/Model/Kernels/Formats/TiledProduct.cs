@@ -105,17 +105,23 @@ internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y,
     private void WidenedColumns(int start, int end)
     {
         int vectorEnd = wide ? k / TRows.WideChunk * TRows.WideChunk : k / TRows.NarrowChunk * TRows.NarrowChunk;
-        var scratch = GC.AllocateUninitializedArray<float>(TileCols * k, pinned: true);
-        fixed (float* block = scratch)
+        // Rented: a forward asks for thousands of these blocks, which would otherwise keep the GC busy.
+        var scratch = System.Buffers.ArrayPool<float>.Shared.Rent(TileCols * k);
+        try
         {
-            for (int col = start; col < end; col += TileCols)
-            {
-                int count = Math.Min(TileCols, end - col);
-                for (int j = 0; j < count; j++) Widen(w.Row(col + j), block + (long)j * k, vectorEnd);
-                // The block holds rows col .. col + count - 1: seen from the tiles, its base is row 0's.
-                var widened = new F32Format.Rows(block - (long)col * k, k);
-                new TiledProduct<F32Format.Rows>(widened, x, y, rows, n, k, wide).Columns(col, col + count);
-            }
+            fixed (float* block = scratch)
+                for (int col = start; col < end; col += TileCols)
+                {
+                    int count = Math.Min(TileCols, end - col);
+                    for (int j = 0; j < count; j++) Widen(w.Row(col + j), block + (long)j * k, vectorEnd);
+                    // The block holds rows col .. col + count - 1: seen from the tiles, its base is row 0's.
+                    var widened = new F32Format.Rows(block - (long)col * k, k);
+                    new TiledProduct<F32Format.Rows>(widened, x, y, rows, n, k, wide).Columns(col, col + count);
+                }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(scratch);
         }
     }
 
