@@ -101,19 +101,35 @@ internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y,
             for (int row = 0; row < rows; row++) y[(long)row * n + col] = Dot(col, row, vectorEnd);
     }
 
-    /// <summary>See <see cref="IWeightRows.WidenFromRows"/>.</summary>
+    /// <summary>Inputs per block of the Vector512 widened path: four rows of them stay in L1 next to the activations'.</summary>
+    private const int Block = 512;
+
+    /// <summary>
+    /// See <see cref="IWeightRows.WidenFromRows"/>. Vector512, whole column tiles: the four rows are widened a block of
+    /// inputs at a time and every row tile's accumulators carried from block to block in memory (stores and loads
+    /// are exact), so each output is still the F32 chain over all of K while weights and activations are read from L1.
+    /// </summary>
     private void WidenedColumns(int start, int end)
     {
         int vectorEnd = wide ? k / TRows.WideChunk * TRows.WideChunk : k / TRows.NarrowChunk * TRows.NarrowChunk;
         // Rented: a forward asks for thousands of these blocks, which would otherwise keep the GC busy.
-        var scratch = System.Buffers.ArrayPool<float>.Shared.Rent(TileCols * k);
+        var scratch = System.Buffers.ArrayPool<float>.Shared.Rent(TileCols * Math.Max(k, Block));
+        var carried = System.Buffers.ArrayPool<float>.Shared.Rent(rows * TileCols * 16);
         try
         {
             fixed (float* block = scratch)
+            fixed (float* accumulators = carried)
                 for (int col = start; col < end; col += TileCols)
                 {
                     int count = Math.Min(TileCols, end - col);
-                    for (int j = 0; j < count; j++) Widen(w.Row(col + j), block + (long)j * k, vectorEnd);
+                    if (wide && count == TileCols)
+                    {
+                        BlockedTile(col, vectorEnd, block, accumulators);
+                        continue;
+                    }
+                    for (int j = 0; j < count; j++) Widen(w.Row(col + j), block + (long)j * k, 0, vectorEnd);
+                    for (int j = 0; j < count; j++)
+                        for (int i = vectorEnd; i < k; i++) block[(long)j * k + i] = w.Scalar(w.Row(col + j), i);
                     // The block holds rows col .. col + count - 1: seen from the tiles, its base is row 0's.
                     var widened = new F32Format.Rows(block - (long)col * k, k);
                     new TiledProduct<F32Format.Rows>(widened, x, y, rows, n, k, wide).Columns(col, col + count);
@@ -122,29 +138,108 @@ internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y,
         finally
         {
             System.Buffers.ArrayPool<float>.Shared.Return(scratch);
+            System.Buffers.ArrayPool<float>.Shared.Return(carried);
         }
     }
 
-    /// <summary>One weight row as floats, in the order of the activations.</summary>
+    /// <summary>Weights <paramref name="from"/> .. <paramref name="to"/> of one row as floats, in the order of the activations.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Widen(long row, float* destination, int vectorEnd)
+    private void Widen(long row, float* destination, int from, int to)
     {
         var weights = w;
         if (wide)
-            for (int c = 0; c < vectorEnd; c += TRows.WideChunk)
+            for (int c = from; c < to; c += TRows.WideChunk)
             {
                 var (first, second) = weights.Wide(row, c);
-                first.Store(destination + c);
-                if (TRows.WideChunk == 32) second.Store(destination + c + 16);
+                first.Store(destination + c - from);
+                if (TRows.WideChunk == 32) second.Store(destination + c - from + 16);
             }
         else
-            for (int c = 0; c < vectorEnd; c += TRows.NarrowChunk)
+            for (int c = from; c < to; c += TRows.NarrowChunk)
             {
                 var (first, second) = weights.Narrow(row, c);
-                first.Store(destination + c);
-                if (TRows.NarrowChunk == 16) second.Store(destination + c + 8);
+                first.Store(destination + c - from);
+                if (TRows.NarrowChunk == 16) second.Store(destination + c - from + 8);
             }
-        for (int i = vectorEnd; i < k; i++) destination[i] = weights.Scalar(row, i);
+    }
+
+    /// <summary>One column tile of the blocked path: accumulators (row, column, 16 lanes) carried over the blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void BlockedTile(int col, int vectorEnd, float* block, float* accumulators)
+    {
+        new Span<float>(accumulators, rows * TileCols * 16).Clear();
+        long r0 = w.Row(col), r1 = w.Row(col + 1), r2 = w.Row(col + 2), r3 = w.Row(col + 3);
+        for (int from = 0; from < vectorEnd; from += Block)
+        {
+            int to = Math.Min(vectorEnd, from + Block);
+            Widen(r0, block, from, to);
+            Widen(r1, block + Block, from, to);
+            Widen(r2, block + 2 * Block, from, to);
+            Widen(r3, block + 3 * Block, from, to);
+            for (int row = 0; row < rows; row += TileRows)
+                BlockedRows(block, from, to, row, Math.Min(TileRows, rows - row), accumulators + row * TileCols * 16);
+        }
+        for (int row = 0; row < rows; row++)
+        {
+            float* a = accumulators + row * TileCols * 16;
+            Store(row, col, vectorEnd, Vector512.Sum(Vector512.Load(a)), Vector512.Sum(Vector512.Load(a + 16)),
+                Vector512.Sum(Vector512.Load(a + 32)), Vector512.Sum(Vector512.Load(a + 48)));
+        }
+    }
+
+    /// <summary>
+    /// Up to four activation rows by the four widened rows over inputs from .. to: the F32 4x4 tile's FMAs (a row
+    /// left over runs alone), starting from and going back to the carried accumulators.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void BlockedRows(float* block, int from, int to, int row, int count, float* a)
+    {
+        float* w0 = block - from, w1 = w0 + Block, w2 = w1 + Block, w3 = w2 + Block;
+        if (count < TileRows)
+        {
+            for (int i = 0; i < count; i++, a += TileCols * 16)
+            {
+                float* xr = x + (long)(row + i) * k;
+                Vector512<float> b0 = Vector512.Load(a), b1 = Vector512.Load(a + 16), b2 = Vector512.Load(a + 32), b3 = Vector512.Load(a + 48);
+                for (int c = from; c < to; c += 16)
+                {
+                    var xv = Vector512.Load(xr + c);
+                    b0 = Vector512.FusedMultiplyAdd(Vector512.Load(w0 + c), xv, b0);
+                    b1 = Vector512.FusedMultiplyAdd(Vector512.Load(w1 + c), xv, b1);
+                    b2 = Vector512.FusedMultiplyAdd(Vector512.Load(w2 + c), xv, b2);
+                    b3 = Vector512.FusedMultiplyAdd(Vector512.Load(w3 + c), xv, b3);
+                }
+                b0.Store(a); b1.Store(a + 16); b2.Store(a + 32); b3.Store(a + 48);
+            }
+            return;
+        }
+        float* x0 = x + (long)row * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+        float* a0 = a, a1 = a + 64, a2 = a + 128, a3 = a + 192;
+        Vector512<float> a00 = Vector512.Load(a0), a01 = Vector512.Load(a0 + 16), a02 = Vector512.Load(a0 + 32), a03 = Vector512.Load(a0 + 48);
+        Vector512<float> a10 = Vector512.Load(a1), a11 = Vector512.Load(a1 + 16), a12 = Vector512.Load(a1 + 32), a13 = Vector512.Load(a1 + 48);
+        Vector512<float> a20 = Vector512.Load(a2), a21 = Vector512.Load(a2 + 16), a22 = Vector512.Load(a2 + 32), a23 = Vector512.Load(a2 + 48);
+        Vector512<float> a30 = Vector512.Load(a3), a31 = Vector512.Load(a3 + 16), a32 = Vector512.Load(a3 + 32), a33 = Vector512.Load(a3 + 48);
+        for (int c = from; c < to; c += 16)
+        {
+            var e0 = Vector512.Load(w0 + c); var e1 = Vector512.Load(w1 + c);
+            var e2 = Vector512.Load(w2 + c); var e3 = Vector512.Load(w3 + c);
+            var xv = Vector512.Load(x0 + c);
+            a00 = Vector512.FusedMultiplyAdd(e0, xv, a00); a01 = Vector512.FusedMultiplyAdd(e1, xv, a01);
+            a02 = Vector512.FusedMultiplyAdd(e2, xv, a02); a03 = Vector512.FusedMultiplyAdd(e3, xv, a03);
+            xv = Vector512.Load(x1 + c);
+            a10 = Vector512.FusedMultiplyAdd(e0, xv, a10); a11 = Vector512.FusedMultiplyAdd(e1, xv, a11);
+            a12 = Vector512.FusedMultiplyAdd(e2, xv, a12); a13 = Vector512.FusedMultiplyAdd(e3, xv, a13);
+            xv = Vector512.Load(x2 + c);
+            a20 = Vector512.FusedMultiplyAdd(e0, xv, a20); a21 = Vector512.FusedMultiplyAdd(e1, xv, a21);
+            a22 = Vector512.FusedMultiplyAdd(e2, xv, a22); a23 = Vector512.FusedMultiplyAdd(e3, xv, a23);
+            xv = Vector512.Load(x3 + c);
+            a30 = Vector512.FusedMultiplyAdd(e0, xv, a30); a31 = Vector512.FusedMultiplyAdd(e1, xv, a31);
+            a32 = Vector512.FusedMultiplyAdd(e2, xv, a32); a33 = Vector512.FusedMultiplyAdd(e3, xv, a33);
+        }
+        a00.Store(a0); a01.Store(a0 + 16); a02.Store(a0 + 32); a03.Store(a0 + 48);
+        a10.Store(a1); a11.Store(a1 + 16); a12.Store(a1 + 32); a13.Store(a1 + 48);
+        a20.Store(a2); a21.Store(a2 + 16); a22.Store(a2 + 32); a23.Store(a2 + 48);
+        a30.Store(a3); a31.Store(a3 + 16); a32.Store(a3 + 32); a33.Store(a3 + 48);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
