@@ -13,6 +13,23 @@ internal static unsafe class Int8Activations
 {
     public const int Group = QuantizedGroup.Size;
 
+    /// <summary>Every product's y = x W^T through <see cref="Int8Product{TRows}"/>, x quantized once for all of them.</summary>
+    public static void Multiply<TRows>(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings,
+        Func<WeightTensor, TRows> rowsOf) where TRows : struct, IInt8Rows
+    {
+        var q = GC.AllocateUninitializedArray<sbyte>(rows * k, pinned: true);
+        var scales = GC.AllocateUninitializedArray<float>(rows * (k / Group), pinned: true);
+        fixed (sbyte* qPtr = q)
+        fixed (float* scalesPtr = scales)
+        {
+            Quantize(x, rows, k, qPtr, scalesPtr);
+            var jobs = new Int8Product<TRows>[products.Length];
+            for (int i = 0; i < jobs.Length; i++)
+                jobs[i] = new(rowsOf(products[i].W), qPtr, scalesPtr, (float*)products[i].Y, rows, products[i].W.Rows, k, settings.UseVector512);
+            MatMul.Run(jobs, settings.Threads);
+        }
+    }
+
     /// <summary>Quantizes x (rows, k), k a multiple of 32, into q (rows, k) and scales (rows, k / 32).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Quantize(float* x, int rows, int k, sbyte* q, float* scales)

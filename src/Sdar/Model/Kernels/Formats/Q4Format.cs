@@ -33,7 +33,7 @@ internal sealed unsafe class Q4Format : IWeightFormat
     {
         if (settings.Int8Activations)
         {
-            MultiplyInt8(products, x, rows, k, settings);
+            Int8Activations.Multiply(products, x, rows, k, settings, w => new Int8Rows(w.Data, w.Scales, k));
             return;
         }
         var jobs = new TiledProduct<Rows>[products.Length];
@@ -43,24 +43,6 @@ internal sealed unsafe class Q4Format : IWeightFormat
             jobs[i] = new(new Rows(w.Data, w.Scales, k), x, (float*)products[i].Y, rows, w.Rows, k, settings.UseVector512);
         }
         MatMul.Run(jobs, settings.Threads);
-    }
-
-    private static void MultiplyInt8(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings)
-    {
-        var q = GC.AllocateUninitializedArray<sbyte>(rows * k, pinned: true);
-        var scales = GC.AllocateUninitializedArray<float>(rows * (k / Group), pinned: true);
-        fixed (sbyte* qPtr = q)
-        fixed (float* scalesPtr = scales)
-        {
-            Int8Activations.Quantize(x, rows, k, qPtr, scalesPtr);
-            var jobs = new Int8Product<Int8Rows>[products.Length];
-            for (int i = 0; i < jobs.Length; i++)
-            {
-                var w = products[i].W;
-                jobs[i] = new(new Int8Rows(w.Data, w.Scales, k), qPtr, scalesPtr, (float*)products[i].Y, rows, w.Rows, k, settings.UseVector512);
-            }
-            MatMul.Run(jobs, settings.Threads);
-        }
     }
 
     /// <summary>Nibbles unpacked to int8 (value - 8) in input order, for <see cref="Int8Product{TRows}"/>.</summary>
