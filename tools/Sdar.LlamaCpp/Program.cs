@@ -31,7 +31,6 @@ root.SetAction(parse =>
     int threadCount = parse.GetValue(threads);
     if (threadCount < 1 || parse.GetValue(rounds) < 1 || parse.GetValue(cache) < 0 || parse.GetValue(arTokens) < 1 || parse.GetValue(arRounds) < 1)
         throw new ArgumentException("--threads, --rounds, --ar-tokens and --ar-rounds must be at least 1, --cache at least 0");
-    MatMul.Threads = threadCount;
     string work = Path.Combine(Path.GetTempPath(), "sdar-llamacpp-" + Guid.NewGuid().ToString("N"));
     Directory.CreateDirectory(work);
     try

@@ -5,6 +5,7 @@ using Sdar.Config;
 using Sdar.Decoding;
 using Sdar.Export;
 using Sdar.Model;
+using Sdar.Model.Kernels;
 using Sdar.Runtime;
 
 namespace Sdar.LlamaCpp;
@@ -82,7 +83,7 @@ public sealed class SideBySideBenchmark(SideBySideOptions options, TextWriter lo
         GgufExporter.Export(weights, vocabulary, $"random {options.Shape}", gguf, type);
         try
         {
-            var bench = new ForwardBenchmark(weights, options.Threads);
+            var bench = new ForwardBenchmark(weights, KernelSettings.Default with { Threads = options.Threads });
             int longest = options.Tokens.Max();
             using var llama = LlamaCppModel.Load(gguf, new LlamaCppOptions(options.Threads, ContextSize: RoundUp(options.Cache + longest, 256)));
             var random = new Random(11);
@@ -116,7 +117,7 @@ public sealed class SideBySideBenchmark(SideBySideOptions options, TextWriter lo
 
     public ArComparison CompareArDecoding()
     {
-        using var sdar = LoadedModel.Open(options.ArModelDirectory);
+        using var sdar = LoadedModel.Open(options.ArModelDirectory, kernels: KernelSettings.Default with { Threads = options.Threads });
         string gguf = Path.Combine(options.WorkDirectory, "ar-model.gguf");
         // The checkpoint's own precision (BF16 for the bundled model) in both engines.
         var type = sdar.Weights.EmbedTokens.DType == DType.F32 ? GgufOutputType.F32 : GgufOutputType.BF16;

@@ -4,7 +4,6 @@ using System.Text.Json;
 using Sdar.Bench;
 using Sdar.Checkpoints;
 using Sdar.Model;
-using Sdar.Model.Kernels;
 
 namespace Sdar.Cli.Commands;
 
@@ -22,16 +21,16 @@ internal static class BenchCommand
         repeats.Integer(1, 1_000_000);
         var referenceMax = new Option<int>("--reference-max-tokens") { Description = "Also time the plain reference implementation for cases with T <= this (it is slow: seconds per token at 1.7B); 0 = never.", DefaultValueFactory = _ => 4, HelpName = "T" };
         referenceMax.Integer(0, CliParsing.MaxTokens);
-        var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores).", HelpName = "N" };
-        threads.Integer(1, 4096);
         var weightsFlag = new BenchWeightsFlag();
+        var kernelFlags = new KernelFlags();
         var json = new Option<bool>("--json") { Description = "Print one JSON object per case: tokens, cache, ms, weight_gb_per_s, gflops, floor_ms, floor_ratio, reference_ms." };
 
         var command = new Command("bench", "Forward latency for T new tokens against a KV cache, with the ratio to this machine's floor (bandwidth or FMA bound).")
         {
-            model, shape, tokens, cache, repeats, referenceMax, threads, json,
+            model, shape, tokens, cache, repeats, referenceMax, json,
         };
         weightsFlag.AddTo(command);
+        kernelFlags.AddTo(command);
         command.Add(EngineBenchCommand.Create());
         command.Add(ServeBenchCommand.Create());
         command.SetAction(parse =>
@@ -40,8 +39,7 @@ internal static class BenchCommand
             var format = weightsFlag.Read(parse, randomModel: parse.Given(shape));
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            int threadCount = parse.GetValue(threads) ?? Environment.ProcessorCount;
-            MatMul.Threads = threadCount;
+            var kernels = kernelFlags.Read(parse);
             Checkpoint? checkpoint = null;
             try
             {
@@ -61,8 +59,8 @@ internal static class BenchCommand
                     what = checkpoint.Config.QuantizationConfig is { } q ? $"{checkpoint.Directory} ({q.Format})" : checkpoint.Directory;
                 }
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"model: {what}, {weights.ParameterCount() / 1e9:F3} B parameters, {threadCount} threads; the machine's read bandwidth and FMA peak are measured before each case"));
-                var bench = new ForwardBenchmark(weights, threadCount);
+                    $"model: {what}, {weights.ParameterCount() / 1e9:F3} B parameters, {kernels.Threads} threads; the machine's read bandwidth and FMA peak are measured before each case"));
+                var bench = new ForwardBenchmark(weights, kernels);
                 bool asJson = parse.GetValue(json);
                 if (!asJson)
                     output.WriteLine($"{"T",4} {"cache",6} {"ms",9} {"weight GB/s",12} {"GFLOP/s",9} {"floor ms",9} {"/floor",7} {"ref ms",10} {"ref/fast",9} {"machine GB/s",13} {"peak GFLOP/s",13}");

@@ -5,30 +5,25 @@ using Sdar.Runtime;
 
 namespace Sdar.Cli.Commands;
 
-/// <summary>The load that <c>bench engine</c> and <c>bench serve</c> send: how many requests, which prompts, how many threads.</summary>
+/// <summary>The load that <c>bench engine</c> and <c>bench serve</c> send: how many requests, which prompts.</summary>
 internal sealed class BenchLoad
 {
     private readonly Option<int?> _requests = new("--requests") { Description = "Requests per concurrency level (default: 2 x the largest concurrency, at least 8).", HelpName = "N" };
     private readonly Option<int> _promptTokens = new("--prompt-tokens") { Description = "--shape: prompt length in tokens.", DefaultValueFactory = _ => 64, HelpName = "N" };
-    private readonly Option<int?> _threads = new("--threads") { Description = "Worker threads (default: all cores).", HelpName = "N" };
 
     public BenchLoad()
     {
         _requests.Integer(1, 1_000_000);
         _promptTokens.Integer(1, CliParsing.MaxTokens);
-        _threads.Integer(1, 4096);
     }
 
     public void AddTo(Command command)
     {
         command.Add(_requests);
         command.Add(_promptTokens);
-        command.Add(_threads);
     }
 
     public int Requests(ParseResult parse, IReadOnlyList<int> levels) => parse.GetValue(_requests) ?? Math.Max(8, 2 * levels.Max());
-
-    public int Threads(ParseResult parse) => parse.GetValue(_threads) ?? Environment.ProcessorCount;
 
     /// <summary>--shape: random prompts of --prompt-tokens ids (the same ones every run: seed 1).</summary>
     public int[][] RandomPrompts(ParseResult parse, int count, int vocabSize)

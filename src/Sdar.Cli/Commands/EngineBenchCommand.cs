@@ -26,6 +26,7 @@ internal static class EngineBenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object per concurrency: concurrency, tokens_per_second, tokens_per_forward, latency_ms_p50, latency_ms_p95, first_block_ms_mean, gflops, machine_peak_gflops." };
         var flags = new GenerationFlags(defaultMaxNewTokens: 128, temperatureDefaultText: "0 (greedy)");
         var engineFlags = new EngineFlags();
+        var kernelFlags = new KernelFlags();
         var command = new Command("engine", "Aggregate tokens/s, tokens per forward, latency and time to the first block of the engine at each concurrency, with the forwards' GFLOP/s against this machine's FMA peak. --model DIR uses the synthetic GSM8K-style questions as chat prompts.")
         {
             model, shape, concurrency, json,
@@ -34,14 +35,14 @@ internal static class EngineBenchCommand
         weightsFlag.AddTo(command);
         flags.AddTo(command);
         engineFlags.AddTo(command);
+        kernelFlags.AddTo(command);
         command.SetAction(parse =>
         {
             CliParsing.Require(parse.Given(model) != parse.Given(shape), "give exactly one of --model DIR or --shape NAME");
             var format = weightsFlag.Read(parse, randomModel: parse.Given(shape));
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            int threadCount = load.Threads(parse);
-            MatMul.Threads = threadCount;
+            var kernels = kernelFlags.Read(parse);
             var levels = parse.GetValue(concurrency)!;
             int requestCount = load.Requests(parse, levels);
             var engineOptions = engineFlags.Read(parse);
@@ -57,7 +58,7 @@ internal static class EngineBenchCommand
                 {
                     error.WriteLine($"building a random {WeightFormatNames.Name(format)} {name} model in memory...");
                     weights = RandomModel.Create(ModelShapes.Get(name), format, seed: 1);
-                    languageModel = new FastModel(weights);
+                    languageModel = new FastModel(weights, kernels);
                     stopIds = [];
                     prompts = load.RandomPrompts(parse, requestCount, weights.Config.VocabSize);
                     // A random model never means to stop: every request generates exactly --max-new-tokens.
@@ -65,7 +66,7 @@ internal static class EngineBenchCommand
                 }
                 else
                 {
-                    loaded = LoadedModel.Open(parse.GetValue(model)!);
+                    loaded = LoadedModel.Open(parse.GetValue(model)!, kernels: kernels);
                     weights = loaded.Weights;
                     languageModel = loaded.Model;
                     stopIds = loaded.StopTokenIds;
@@ -74,8 +75,8 @@ internal static class EngineBenchCommand
                 }
                 GenerationFlags.Validate(options, weights.Config, prompts.Max(p => p.Length));
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"model: {(loaded is null ? $"random {parse.GetValue(shape)} ({WeightFormatNames.Name(format)})" : loaded.Directory + (weights.Config.QuantizationConfig is { } q ? $" ({q.Format})" : ""))}, {weights.ParameterCount() / 1e9:F3} B parameters, {threadCount} threads, {requestCount} requests per level, max {options.MaxNewTokens} new tokens, {(weights.Config.IsDiffusion ? options.Strategy : "autoregressive")}"));
-                var bench = new EngineBenchmark(weights, languageModel, stopIds, prompts, options, engineOptions, threadCount);
+                    $"model: {(loaded is null ? $"random {parse.GetValue(shape)} ({WeightFormatNames.Name(format)})" : loaded.Directory + (weights.Config.QuantizationConfig is { } q ? $" ({q.Format})" : ""))}, {weights.ParameterCount() / 1e9:F3} B parameters, {kernels.Threads} threads, {requestCount} requests per level, max {options.MaxNewTokens} new tokens, {(weights.Config.IsDiffusion ? options.Strategy : "autoregressive")}"));
+                var bench = new EngineBenchmark(weights, languageModel, stopIds, prompts, options, engineOptions, kernels.Threads);
                 bool asJson = parse.GetValue(json);
                 if (!asJson)
                     output.WriteLine($"{"conc",5} {"tokens/s",9} {"TPF",6} {"lat ms p50",11} {"p95",9} {"mean",9} {"1st block ms",13} {"forwards",9} {"GFLOP/s",8} {"peak",7} {"%peak",6} {"preempt",8}");

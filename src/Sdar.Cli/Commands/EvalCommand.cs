@@ -59,6 +59,8 @@ internal static class EvalCommand
         flags.AddTo(command);
         var engineFlags = new EngineFlags();
         engineFlags.AddTo(command);
+        var kernelFlags = new KernelFlags();
+        kernelFlags.AddTo(command);
         command.SetAction((parse, cancellation) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -87,7 +89,7 @@ internal static class EvalCommand
                 parse.GetValue(samples), parse.GetValue(passAt) ?? [], parse.GetValue(choiceSeed),
                 parse.GetValue(model), parse.GetValue(endpoint), parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"), parse.GetValue(endpointModel),
                 parse.GetValue(compareAr), parse.GetValue(concurrency), !parse.GetValue(raw), options, flags.GivenDecodingFields(parse), engineFlags.Read(parse),
-                parse.GetValue(predictions)?.FullName, parse.GetValue(restart), parse.GetValue(json));
+                parse.GetValue(predictions)?.FullName, parse.GetValue(restart), parse.GetValue(json), kernelFlags.Read(parse));
             if (parse.GetValue(sweep) is { } sweepDir)
             {
                 CliParsing.Require(!parse.Given(endpoint), "--sweep: runs local models (--model / --sweep-models), not --endpoint");

@@ -21,7 +21,7 @@ internal static class EvalRun
         string Benchmark, string Data, int? Limit, int Shots, string? ShotsData, int Samples, int[] PassAtK, ulong ChoiceSeed,
         string? Model, string? Endpoint, string? ApiKey, string? EndpointModel, string? CompareAr,
         int Concurrency, bool Chat, GenerationOptions Options, Dictionary<string, JsonNode?> DecodingFields, EngineOptions EngineOptions,
-        string? Predictions, bool Restart, bool Json);
+        string? Predictions, bool Restart, bool Json, Sdar.Model.Kernels.KernelSettings? Kernels = null);
 
     public static int Run(Request request, TextWriter output, TextWriter error, JsonSerializerOptions jsonOptions, CancellationToken cancellation)
     {
@@ -39,10 +39,10 @@ internal static class EvalRun
             $"--samples {request.Samples}: needs --temperature above 0 (greedy decoding would give {request.Samples} equal answers)");
 
         // The AR model is checked before the long run, not after it.
-        using var arModel = request.CompareAr is null ? null : LoadedModel.Open(request.CompareAr);
+        using var arModel = request.CompareAr is null ? null : LoadedModel.Open(request.CompareAr, kernels: request.Kernels);
         CliParsing.Require(arModel is null || !arModel.Config.IsDiffusion,
             $"--compare-ar {arModel?.Directory}: expected an autoregressive model (its config.json has block_size, so it is an SDAR model)");
-        using var loaded = request.Model is null ? null : LoadedModel.Open(request.Model);
+        using var loaded = request.Model is null ? null : LoadedModel.Open(request.Model, kernels: request.Kernels);
         if (loaded is not null) GenerationFlags.Validate(request.Options, loaded.Config);
         using var endpoint = request.Endpoint is null ? null
             : EndpointBackend.Connect(request.Endpoint, request.ApiKey, request.EndpointModel, request.Options, request.Concurrency, request.Chat, request.DecodingFields);

@@ -29,8 +29,8 @@ internal static class EvalSweep
         var models = new List<LoadedModel>();
         try
         {
-            foreach (string dir in grid.Models) models.Add(LoadedModel.Open(dir));
-            using var arModel = request.CompareAr is null ? null : LoadedModel.Open(request.CompareAr);
+            foreach (string dir in grid.Models) models.Add(LoadedModel.Open(dir, kernels: request.Kernels));
+            using var arModel = request.CompareAr is null ? null : LoadedModel.Open(request.CompareAr, kernels: request.Kernels);
             var outcome = Sweep(request, plan, models, arModel, grid, outDir, error, cancellation);
             output.Write(outcome.Table);
             return 0;

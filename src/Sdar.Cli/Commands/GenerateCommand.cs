@@ -28,6 +28,8 @@ internal static class GenerateCommand
             model, prompt, promptIds, chat, system, thinking, trace, json, engine,
         };
         flags.AddTo(command);
+        var kernelFlags = new KernelFlags();
+        kernelFlags.AddTo(command);
         command.SetAction((parse, cancellation) =>
         {
             bool hasText = parse.Given(prompt), hasIds = parse.Given(promptIds);
@@ -36,7 +38,7 @@ internal static class GenerateCommand
             CliParsing.Require(!(parse.Given(system) && !parse.Given(chat)), "--system needs --chat");
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            using var loaded = LoadedModel.Open(parse.GetValue(model) ?? BundledModels.Locate(), parse.GetValue(engine));
+            using var loaded = LoadedModel.Open(parse.GetValue(model) ?? BundledModels.Locate(), parse.GetValue(engine), kernelFlags.Read(parse));
             var options = flags.Read(parse, loaded.GenerationConfig) with { RecordTrace = parse.GetValue(trace) };
             int[] ids = parse.Given(promptIds)
                 ? parse.GetValue(promptIds)!

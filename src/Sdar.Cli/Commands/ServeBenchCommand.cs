@@ -23,6 +23,7 @@ internal static class ServeBenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object per concurrency with the HTTP and the engine figures." };
         var flags = new GenerationFlags(defaultMaxNewTokens: 128, temperatureDefaultText: "0 (greedy)");
         var engineFlags = new EngineFlags();
+        var kernelFlags = new KernelFlags();
         var command = new Command("serve", "Aggregate tokens/s, time to first text and latency through sdar serve's HTTP API (streamed /v1/completions from concurrent clients on loopback), next to the engine's own figures for the same requests in the same run, and the share the HTTP layer costs.")
         {
             model, shape, tokenizer, concurrency, rounds, json,
@@ -30,15 +31,15 @@ internal static class ServeBenchCommand
         load.AddTo(command);
         flags.AddTo(command);
         engineFlags.AddTo(command);
+        kernelFlags.AddTo(command);
         command.SetAction(async (parse, cancellation) =>
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            int threadCount = load.Threads(parse);
-            MatMul.Threads = threadCount;
+            var kernels = kernelFlags.Read(parse);
             var levels = parse.GetValue(concurrency)!;
             int requestCount = load.Requests(parse, levels);
-            var loaded = ServeCommand.OpenModel(parse, model, shape, tokenizer, error);
+            var loaded = ServeCommand.OpenModel(parse, model, shape, tokenizer, error, kernels);
             // No stop ids for a --shape model: every answer is --max-new-tokens long.
             int[][] prompts = parse.GetValue(shape) is not null
                 ? load.RandomPrompts(parse, requestCount, loaded.Config.VocabSize)
@@ -48,7 +49,7 @@ internal static class ServeBenchCommand
             try
             {
                 GenerationFlags.Validate(options, loaded.Config, prompts.Max(p => p.Length));
-                bench = new ServerBenchmark(loaded, prompts, options, engineFlags.Read(parse), threadCount);
+                bench = new ServerBenchmark(loaded, prompts, options, engineFlags.Read(parse), kernels.Threads);
             }
             catch
             {
@@ -58,7 +59,7 @@ internal static class ServeBenchCommand
             await using (bench)
             {
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"model: {loaded.Name}, {loaded.Weights.ParameterCount() / 1e9:F3} B parameters, {threadCount} threads, {requestCount} requests per level, max {options.MaxNewTokens} new tokens, {(loaded.Config.IsDiffusion ? options.Strategy : "autoregressive")}; a fresh server on loopback per run, clients in this process"));
+                    $"model: {loaded.Name}, {loaded.Weights.ParameterCount() / 1e9:F3} B parameters, {kernels.Threads} threads, {requestCount} requests per level, max {options.MaxNewTokens} new tokens, {(loaded.Config.IsDiffusion ? options.Strategy : "autoregressive")}; a fresh server on loopback per run, clients in this process"));
                 bool asJson = parse.GetValue(json);
                 if (!asJson)
                     output.WriteLine($"{"conc",5} {"HTTP tok/s",11} {"engine tok/s",13} {"HTTP cost",10} {"TTFT ms mean",13} {"p95",7} {"engine 1st block mean",22} {"p95",7} {"lat ms mean",12} {"p95",7}");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Sdar.Model.Kernels;
 using Sdar.Runtime;
 using Sdar.Server;
 
@@ -31,6 +32,8 @@ internal static class ServeCommand
             model, shape, tokenizer, host, port, apiKey, servedName, maxQueued, maxRunning,
         };
         engineFlags.AddTo(command);
+        var kernelFlags = new KernelFlags();
+        kernelFlags.AddTo(command);
         command.SetAction(async (parse, cancellation) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -44,7 +47,7 @@ internal static class ServeCommand
                 ServedModelName = parse.GetValue(servedName),
                 MaxQueued = parse.GetValue(maxQueued),
             };
-            var loaded = OpenModel(parse, model, shape, tokenizer, parse.InvocationConfiguration.Error);
+            var loaded = OpenModel(parse, model, shape, tokenizer, parse.InvocationConfiguration.Error, kernelFlags.Read(parse));
             SdarServer server;
             try
             {
@@ -99,12 +102,12 @@ internal static class ServeCommand
     };
 
     /// <summary>The model of <c>--model</c>, of <c>--shape</c> (random weights), or the bundled one.</summary>
-    public static LoadedModel OpenModel(ParseResult parse, Option<string> model, Option<string?> shape, Option<string?> tokenizer, TextWriter log)
+    public static LoadedModel OpenModel(ParseResult parse, Option<string> model, Option<string?> shape, Option<string?> tokenizer, TextWriter log, KernelSettings kernels)
     {
         CliParsing.Require(!(parse.Given(model) && parse.Given(shape)), "give at most one of --model DIR or --shape NAME");
         CliParsing.Require(!parse.Given(tokenizer) || parse.Given(shape), "--tokenizer goes with --shape (a model folder has its own tokenizer)");
-        if (parse.GetValue(shape) is not { } name) return LoadedModel.Open(parse.GetValue(model) ?? BundledModels.Locate());
+        if (parse.GetValue(shape) is not { } name) return LoadedModel.Open(parse.GetValue(model) ?? BundledModels.Locate(), kernels: kernels);
         log.WriteLine($"building a random BF16 {name} model in memory...");
-        return LoadedModel.WithRandomWeights(name, parse.GetValue(tokenizer) ?? BundledModels.Locate());
+        return LoadedModel.WithRandomWeights(name, parse.GetValue(tokenizer) ?? BundledModels.Locate(), kernels: kernels);
     }
 }

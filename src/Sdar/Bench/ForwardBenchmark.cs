@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Sdar.Model;
+using Sdar.Model.Kernels;
 
 namespace Sdar.Bench;
 
@@ -55,11 +56,12 @@ public sealed class ForwardBenchmark
     private readonly FastModel _fast;
     private readonly ReferenceModel _reference;
 
-    public ForwardBenchmark(ModelWeights weights, int threads)
+    /// <param name="kernels">The fast engine's settings; its thread count is also the one the machine's limits are measured with.</param>
+    public ForwardBenchmark(ModelWeights weights, KernelSettings? kernels = null)
     {
         _weights = weights;
-        _threads = threads;
-        _fast = new FastModel(weights);
+        _fast = new FastModel(weights, kernels);
+        _threads = _fast.Kernels.Threads;
         _reference = new ReferenceModel(weights);
     }
 

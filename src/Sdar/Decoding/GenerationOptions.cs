@@ -202,7 +202,9 @@ public sealed record GenerationOptions
             MaxNewTokens,
             Invariant($"{prompt}{Placeholder} {MaxNewTokens}{rounding} {need} {positions} positions, ") +
             Invariant($"but the model has {config.MaxPositionEmbeddings} (max_position_embeddings in config.json)"));
-        int concurrentTasks = Math.Min(Model.Kernels.MatMul.Threads, config.NumKeyValueHeads);
+        // Attention runs one task per (sequence, KV head) on the model's workers; the default worker count (all
+        // cores) bounds what a model built here uses unless it was given more threads than cores.
+        int concurrentTasks = Math.Min(Model.Kernels.KernelSettings.Default.Threads, config.NumKeyValueHeads);
         long required = ModelMemory.GenerationBytes(config, positions, prefillTokens: Math.Max(promptLength, blockLength),
             logitRows: blockLength, concurrentTasks);
         long available = ModelMemory.AvailableBytes();

@@ -15,10 +15,13 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
     private readonly float[] _invFrequency;
     private readonly float[][] _inputNorms, _postNorms, _qNorms, _kNorms;
     private readonly float[] _finalNorm;
+    private readonly KernelSettings _kernels;
 
-    public FastModel(ModelWeights weights)
+    /// <param name="kernels">Threads and vector width of this model's kernels; default <see cref="KernelSettings.Default"/>.</param>
+    public FastModel(ModelWeights weights, KernelSettings? kernels = null)
     {
         _w = weights;
+        _kernels = kernels ?? KernelSettings.Default;
         _invFrequency = Rope.InverseFrequencies(weights.Config);
         _inputNorms = weights.Layers.Select(l => l.InputLayernorm.ToFloatArray()).ToArray();
         _postNorms = weights.Layers.Select(l => l.PostAttentionLayernorm.ToFloatArray()).ToArray();
@@ -28,6 +31,9 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
     }
 
     public ModelConfig Config => _w.Config;
+
+    /// <summary>The settings this model's kernels run with.</summary>
+    public KernelSettings Kernels => _kernels;
 
     public float[][] Forward(IReadOnlyList<SequenceInput> batch) => Run(batch, probe: null);
 
@@ -160,7 +166,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
         {
             var layer = _w.Layers[l];
             for (int r = 0; r < R; r++) VectorMath.RmsNorm(h.AsSpan(r * H, H), _inputNorms[l], normed.AsSpan(r * H, H), eps);
-            MatMul.Compute(normed, R, (layer.QProj, q), (layer.KProj, k), (layer.VProj, v));
+            MatMul.Compute(_kernels, normed, R, (layer.QProj, q), (layer.KProj, k), (layer.VProj, v));
 
             for (int s = 0; s < batch.Count; s++)
             {
@@ -188,13 +194,13 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             }
 
             int tasks = batch.Count * nkv;
-            WorkerPool.For(tasks, MatMul.Threads, task =>
+            WorkerPool.For(tasks, _kernels.Threads, task =>
             {
                 int s = task / nkv, kvHead = task % nkv;
                 Attend(l, batch[s], rowStart[s], kvHead, q, k, v, attnOut);
             });
 
-            MatMul.Compute(layer.OProj, attnOut, R, projected);
+            MatMul.Compute(_kernels, layer.OProj, attnOut, R, projected);
             VectorMath.Add(h.AsSpan(0, R * H), projected.AsSpan(0, R * H));
             if (probe?.Check($"model.layers.{l}", "self_attn output", h.AsSpan(0, R * H), H) == true) return [];
 
@@ -236,7 +242,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
         // The probe runs one sequence, so the wanted rows are its rows from FirstLogitRow on.
         if (probe?.Check("model.norm", "final norm output", normed, H, batch[0].FirstLogitRow) == true) return [];
         var all = new float[(long)wanted.Count * V];
-        MatMul.Compute(_w.LmHead, normed, wanted.Count, all);
+        MatMul.Compute(_kernels, _w.LmHead, normed, wanted.Count, all);
         if (batch.Count == 1)
         {
             results[0] = all;
@@ -279,7 +285,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             for (int g = 0; g < group; g++)
                 for (int t = 0; t < T; t++)
                     q.AsSpan((firstRow + t) * qWidth + (kvHead * group + g) * hd, hd).CopyTo(queryRows.AsSpan((g * T + t) * hd, hd));
-            Scores(keys, keyCount, queryRows, queries, hd, scores);
+            Scores(_kernels, keys, keyCount, queryRows, queries, hd, scores);
 
             float scale = 1f / MathF.Sqrt(hd);
             for (int i = 0; i < queries; i++)
@@ -317,10 +323,10 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
     /// scores (queries, keys) = queryRows keys^T: 4 x 4 tiles over whole groups of 4 query rows, and the query rows
     /// left over (all of them in AR decoding, where a KV head has 2 query heads) 16 keys at a time; same bits either way.
     /// </summary>
-    private static unsafe void Scores(float[] keys, int keyCount, float[] queryRows, int queries, int hd, float[] scores)
+    private static unsafe void Scores(KernelSettings kernels, float[] keys, int keyCount, float[] queryRows, int queries, int hd, float[] scores)
     {
-        int tiled = AttentionScores.Supports(hd, MatMul.UseVector512) ? queries / MatMul.TileRows * MatMul.TileRows : queries;
-        if (tiled > 0) MatMul.ComputeF32(keys.AsSpan(0, keyCount * hd), keyCount, queryRows.AsSpan(0, tiled * hd), tiled, hd, scores.AsSpan(0, tiled * keyCount));
+        int tiled = AttentionScores.Supports(hd, kernels.UseVector512) ? queries / MatMul.TileRows * MatMul.TileRows : queries;
+        if (tiled > 0) MatMul.ComputeF32(kernels, keys.AsSpan(0, keyCount * hd), keyCount, queryRows.AsSpan(0, tiled * hd), tiled, hd, scores.AsSpan(0, tiled * keyCount));
         if (tiled == queries) return;
         fixed (float* k = keys)
         fixed (float* q = queryRows)
@@ -339,14 +345,14 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
         }
     }
 
-    private static void MlpForward(DenseMlpWeights mlp, float[] x, int rows, Span<float> output, Workspace workspace)
+    private void MlpForward(DenseMlpWeights mlp, float[] x, int rows, Span<float> output, Workspace workspace)
     {
         int inter = mlp.GateProj.Rows;
         var gate = workspace.Gate((long)rows * inter);
         var up = workspace.Up((long)rows * inter);
-        MatMul.Compute(x, rows, (mlp.GateProj, gate), (mlp.UpProj, up));
+        MatMul.Compute(_kernels, x, rows, (mlp.GateProj, gate), (mlp.UpProj, up));
         VectorMath.SwiGlu(gate.AsSpan(0, rows * inter), up.AsSpan(0, rows * inter));
-        MatMul.Compute(mlp.DownProj, gate, rows, output);
+        MatMul.Compute(_kernels, mlp.DownProj, gate, rows, output);
     }
 
     /// <summary>
@@ -358,7 +364,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
         var c = Config;
         int H = c.HiddenSize, E = c.NumExperts, topK = c.NumExpertsPerTok;
         var routerLogits = new float[rows * E];
-        MatMul.Compute(moe.Router, x, rows, routerLogits);
+        MatMul.Compute(_kernels, moe.Router, x, rows, routerLogits);
         var rowsOfExpert = new List<(int Row, float Weight)>[E];
         for (int e = 0; e < E; e++) rowsOfExpert[e] = [];
         var order = new int[E];

@@ -2,6 +2,7 @@ using Sdar.Checkpoints;
 using Sdar.Config;
 using Sdar.Decoding;
 using Sdar.Model;
+using Sdar.Model.Kernels;
 using Sdar.Templates;
 using Sdar.Tokenization;
 
@@ -44,7 +45,8 @@ public sealed class LoadedModel : IDisposable
     /// Opens <paramref name="modelDir"/>: config.json, weights, tokenizer.json (+ tokenizer_config.json). A
     /// HuggingFace hub cache folder (<c>models--Org--Name</c>) or a snapshot with symlinked files works too.
     /// </summary>
-    public static LoadedModel Open(string modelDir, EngineKind engine = EngineKind.Fast)
+    /// <param name="kernels">The fast engine's threads and vector width (default: all cores, the widest vectors).</param>
+    public static LoadedModel Open(string modelDir, EngineKind engine = EngineKind.Fast, KernelSettings? kernels = null)
     {
         var checkpoint = Checkpoint.Open(modelDir);
         try
@@ -53,7 +55,7 @@ public sealed class LoadedModel : IDisposable
             if (tokenizer.Tokenizer.VocabSize > checkpoint.Config.VocabSize)
                 throw new CheckpointException(
                     $"{checkpoint.TokenizerPath}: the tokenizer has {tokenizer.Tokenizer.VocabSize} tokens but config.json vocab_size is {checkpoint.Config.VocabSize}");
-            ILanguageModel model = engine == EngineKind.Fast ? new FastModel(checkpoint.Weights) : new ReferenceModel(checkpoint.Weights);
+            ILanguageModel model = engine == EngineKind.Fast ? new FastModel(checkpoint.Weights, kernels) : new ReferenceModel(checkpoint.Weights);
             return new LoadedModel(checkpoint.Directory, new DirectoryInfo(checkpoint.Directory).Name, checkpoint.Config, checkpoint.GenerationConfig,
                 checkpoint.Weights, tokenizer, model, DefaultStopIds(checkpoint), checkpoint);
         }
@@ -70,18 +72,18 @@ public sealed class LoadedModel : IDisposable
     /// checkpoint here has. Its answers are not text (many ids are past the tokenizer's vocabulary and decode to
     /// nothing), and it has no stop ids, so every answer runs to its max_tokens.
     /// </summary>
-    public static LoadedModel WithRandomWeights(string shape, string tokenizerDir, int seed = 1) =>
-        WithRandomWeights(ModelShapes.Get(shape), $"random-{shape}", tokenizerDir, seed);
+    public static LoadedModel WithRandomWeights(string shape, string tokenizerDir, int seed = 1, KernelSettings? kernels = null) =>
+        WithRandomWeights(ModelShapes.Get(shape), $"random-{shape}", tokenizerDir, seed, kernels);
 
-    /// <summary>As <see cref="WithRandomWeights(string, string, int)"/> for any config (tests use tiny ones).</summary>
-    public static LoadedModel WithRandomWeights(ModelConfig config, string name, string tokenizerDir, int seed = 1)
+    /// <summary>As <see cref="WithRandomWeights(string, string, int, KernelSettings?)"/> for any config (tests use tiny ones).</summary>
+    public static LoadedModel WithRandomWeights(ModelConfig config, string name, string tokenizerDir, int seed = 1, KernelSettings? kernels = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var tokenizer = ModelTokenizer.Open(tokenizerDir);
         if (tokenizer.Tokenizer.VocabSize > config.VocabSize)
             throw new CheckpointException($"{tokenizerDir}: the tokenizer has {tokenizer.Tokenizer.VocabSize} tokens but the model's vocabulary is {config.VocabSize}");
         var weights = RandomModel.Create(config, DType.BF16, seed);
-        return new LoadedModel(tokenizerDir, name, config, GenerationConfig.Empty, weights, tokenizer, new FastModel(weights), [], checkpoint: null);
+        return new LoadedModel(tokenizerDir, name, config, GenerationConfig.Empty, weights, tokenizer, new FastModel(weights, kernels), [], checkpoint: null);
     }
 
     /// <summary>

@@ -10,14 +10,14 @@ public class AttentionScoresTests
     [InlineData(3, 48, 128)]
     public unsafe void Scores_of_any_query_row_are_the_bits_of_the_tiled_product(int queries, int keyCount, int hd)
     {
-        if (!AttentionScores.Supports(hd, MatMul.UseVector512)) return;   // only the AVX-512 path has two kernels
+        if (!AttentionScores.Supports(hd, KernelSettings.Default.UseVector512)) return;   // only the AVX-512 path has two kernels
         var random = new Random(queries * 1000 + keyCount);
         var keys = Enumerable.Range(0, keyCount * hd).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
         // Four copies of the queries: the 4 x 4 tiles of ComputeF32 then cover every row.
         var rows = Enumerable.Range(0, queries * hd).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
         var tiledRows = Enumerable.Repeat(rows, 4).SelectMany(r => r).ToArray();
         var tiled = new float[4 * queries * keyCount];
-        MatMul.ComputeF32(keys, keyCount, tiledRows, 4 * queries, hd, tiled);
+        MatMul.ComputeF32(KernelSettings.Default, keys, keyCount, tiledRows, 4 * queries, hd, tiled);
 
         var scores = new float[queries * keyCount];
         fixed (float* k = keys)

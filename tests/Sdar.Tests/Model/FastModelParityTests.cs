@@ -99,17 +99,9 @@ public class FastModelParityTests
         var weights = TinyModels.Create(TinyModels.Config(), DType.BF16);
         var prompt = Tokens(7, 9, 97);
         var expected = new ReferenceModel(weights).Forward([new SequenceInput(prompt, new ContiguousKvCache(weights.Config), false)], AttentionKind.BlockCausal, 4)[0];
-        bool saved = MatMul.UseVector512;
-        try
-        {
-            MatMul.UseVector512 = false;
-            var actual = new FastModel(weights).Forward([new SequenceInput(prompt, new ContiguousKvCache(weights.Config), false)], AttentionKind.BlockCausal, 4)[0];
-            AssertClose(expected, actual, "vector256");
-        }
-        finally
-        {
-            MatMul.UseVector512 = saved;
-        }
+        var narrow = new FastModel(weights, KernelSettings.Default with { UseVector512 = false });
+        var actual = narrow.Forward([new SequenceInput(prompt, new ContiguousKvCache(weights.Config), false)], AttentionKind.BlockCausal, 4)[0];
+        AssertClose(expected, actual, "vector256");
     }
 
     [Theory]

@@ -31,11 +31,11 @@ public class MatMulTests
         const int rows = 13;   // 1x4 tiles, 4x4 tiles and (BF16) the widen-once path all take part
         var x = Enumerable.Range(0, rows * k).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
         var all = new float[rows * n];
-        MatMul.Compute(w, x, rows, all);
+        MatMul.Compute(KernelSettings.Default, w, x, rows, all);
         for (int r = 0; r < rows; r++)
         {
             var single = new float[n];
-            MatMul.Compute(w, x.AsSpan(r * k, k), 1, single);
+            MatMul.Compute(KernelSettings.Default, w, x.AsSpan(r * k, k), 1, single);
             Assert.Equal(single, all.AsSpan(r * n, n).ToArray());
             var expected = new float[n];
             for (int c = 0; c < n; c++)
@@ -45,5 +45,44 @@ public class MatMulTests
                 Assert.True(Math.Abs(acc - all[r * n + c]) <= 1e-4 * Math.Max(1, Math.Abs(acc)), $"row {r} col {c}");
             }
         }
+    }
+
+    public static TheoryData<DType, bool> FormatsAndWidths()
+    {
+        var data = new TheoryData<DType, bool>();
+        foreach (var dtype in new[] { DType.BF16, DType.F16, DType.F32, DType.Q8_0, DType.Q4_0 })
+        {
+            data.Add(dtype, false);
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) data.Add(dtype, true);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(FormatsAndWidths))]
+    public void Results_do_not_depend_on_the_thread_count(DType dtype, bool wide)
+    {
+        const int n = 260, k = 128, rows = 9;   // enough work for the kernels to split the columns between workers
+        var w = dtype is DType.Q8_0 or DType.Q4_0 ? WeightQuantizer.Quantize(RandomWeight(DType.F32, n, k, 7), dtype) : RandomWeight(dtype, n, k, 7);
+        var random = new Random(9);
+        var x = Enumerable.Range(0, rows * k).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        float[] Product(int threads)
+        {
+            var y = new float[rows * n];
+            MatMul.Compute(new KernelSettings { Threads = threads, UseVector512 = wide }, w, x, rows, y);
+            return y;
+        }
+        var one = Product(1);
+        Assert.Equal(one, Product(2));
+        Assert.Equal(one, Product(5));
+    }
+
+    [Fact]
+    public void Kernel_settings_reject_what_cannot_run()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new KernelSettings { Threads = 0 });
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+            Assert.Throws<ArgumentException>(() => new KernelSettings { UseVector512 = true });
+        Assert.Equal(Environment.ProcessorCount, KernelSettings.Default.Threads);
     }
 }

@@ -36,8 +36,18 @@ internal static unsafe class AttentionScores
             float* query = queries + (long)qi * hd, row = scores + (long)qi * keyCount;
             int j = 0;
             for (; j + KeyTile <= keyCount; j += KeyTile) Tile1x16(query, keys + (long)j * hd, hd, row + j);
-            for (; j < keyCount; j++) row[j] = F32Format.DotF32(keys + (long)j * hd, query, hd, hd, wide: true);
+            for (; j < keyCount; j++) row[j] = Dot(keys + (long)j * hd, query, hd);
         }
+    }
+
+    /// <summary>One key's score as the F32 tiles' per-output path computes it: one FMA chain over 16 lanes, then the lane sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float Dot(float* key, float* query, int hd)
+    {
+        var acc = Vector512<float>.Zero;
+        for (int i = 0; i < hd; i += 16)
+            acc = Vector512.FusedMultiplyAdd(Vector512.Load(key + i), Vector512.Load(query + i), acc);
+        return Vector512.Sum(acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

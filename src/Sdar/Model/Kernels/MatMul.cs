@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
 using Sdar.Model.Kernels.Formats;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Sdar.Model.Kernels;
 
@@ -12,32 +10,24 @@ namespace Sdar.Model.Kernels;
 /// rows, the tile it falls in or the thread that computes it, so a sequence's numbers never depend on its batch.
 /// </para>
 /// <para>
-/// Each storage format (BF16, F16, F32, and the group-quantized Q8_0 and Q4_0) has its kernels in its own file
-/// under <c>Formats/</c>, behind <see cref="IWeightFormat"/>; this class checks the buffers, dispatches by format
-/// and splits the output columns between the workers.
+/// Each storage format (BF16, F16, F32, and the group-quantized Q8_0 and Q4_0) has its own file under
+/// <c>Formats/</c>, behind <see cref="IWeightFormat"/>: how a chunk of a row widens to floats, run by the one tiling
+/// loop <see cref="TiledProduct{TRows}"/> (and, for int8 activations, <see cref="Int8Product{TRows}"/>); this class
+/// checks the buffers, dispatches by format and splits the output columns between the workers.
 /// </para>
 /// </summary>
 public static unsafe class MatMul
 {
-    /// <summary>Whether the Vector512 kernels are used (tests turn it off to check the Vector256 fallback).</summary>
-    public static bool UseVector512 { get; set; } = Vector512.IsHardwareAccelerated;
-
-    /// <summary>Worker count for the multithreaded kernels.</summary>
-    public static int Threads { get; set; } = Environment.ProcessorCount;
-
-    /// <summary>The settings the kernels run with now.</summary>
-    internal static KernelSettings Settings => new(UseVector512, Threads);
-
     /// <summary>Every format tiles outputs in blocks of TileRows activation rows by TileCols weight rows.</summary>
     internal const int TileRows = 4, TileCols = 4;
 
     /// <summary>y (rows, N) = x (rows, K) times w (N, K) transposed.</summary>
-    public static void Compute(WeightTensor w, ReadOnlySpan<float> x, int rows, Span<float> y)
+    public static void Compute(KernelSettings settings, WeightTensor w, ReadOnlySpan<float> x, int rows, Span<float> y)
     {
         fixed (float* yPtr = y)
         {
             if (y.Length < (long)rows * w.Rows) throw new ArgumentException("matmul output buffer too small");
-            ComputeShared(x, rows, [(w, (IntPtr)yPtr)]);
+            ComputeShared(settings, x, rows, [(w, (IntPtr)yPtr)]);
         }
     }
 
@@ -45,7 +35,7 @@ public static unsafe class MatMul
     /// Several products of the same input (q/k/v, or gate/up): the input is packed once and all outputs' column
     /// chunks go to the workers in one parallel dispatch, which halves the synchronisation of a T=1 forward.
     /// </summary>
-    public static void Compute(ReadOnlySpan<float> x, int rows, params ReadOnlySpan<(WeightTensor W, float[] Y)> products)
+    public static void Compute(KernelSettings settings, ReadOnlySpan<float> x, int rows, params ReadOnlySpan<(WeightTensor W, float[] Y)> products)
     {
         var pinned = new System.Runtime.InteropServices.GCHandle[products.Length];
         var targets = new (WeightTensor, IntPtr)[products.Length];
@@ -57,7 +47,7 @@ public static unsafe class MatMul
                 pinned[i] = System.Runtime.InteropServices.GCHandle.Alloc(products[i].Y, System.Runtime.InteropServices.GCHandleType.Pinned);
                 targets[i] = (products[i].W, pinned[i].AddrOfPinnedObject());
             }
-            ComputeShared(x, rows, targets);
+            ComputeShared(settings, x, rows, targets);
         }
         finally
         {
@@ -65,8 +55,9 @@ public static unsafe class MatMul
         }
     }
 
-    private static void ComputeShared(ReadOnlySpan<float> x, int rows, ReadOnlySpan<(WeightTensor W, IntPtr Y)> products)
+    private static void ComputeShared(KernelSettings settings, ReadOnlySpan<float> x, int rows, ReadOnlySpan<(WeightTensor W, IntPtr Y)> products)
     {
+        ArgumentNullException.ThrowIfNull(settings);
         if (rows == 0 || products.Length == 0) return;
         int k = products[0].W.Columns;
         var dtype = products[0].W.DType;
@@ -74,13 +65,13 @@ public static unsafe class MatMul
             if (w.Columns != k || w.DType != dtype)
             {
                 // Mixed shapes or precisions: one product at a time.
-                foreach (var product in products) ComputeShared(x, rows, [product]);
+                foreach (var product in products) ComputeShared(settings, x, rows, [product]);
                 return;
             }
         if (x.Length < (long)rows * k) throw new ArgumentException("matmul input buffer too small");
         fixed (float* xPtr = x)
         {
-            WeightFormats.Of(dtype).Multiply(products, xPtr, rows, k, Settings);
+            WeightFormats.Of(dtype).Multiply(products, xPtr, rows, k, settings);
         }
     }
 
@@ -89,13 +80,13 @@ public static unsafe class MatMul
     /// Single-threaded: the caller parallelises over heads.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ComputeF32(ReadOnlySpan<float> w, int n, ReadOnlySpan<float> x, int rows, int k, Span<float> y)
+    public static void ComputeF32(KernelSettings settings, ReadOnlySpan<float> w, int n, ReadOnlySpan<float> x, int rows, int k, Span<float> y)
     {
         fixed (float* wPtr = w)
         fixed (float* xPtr = x)
         fixed (float* yPtr = y)
         {
-            new F32Format.F32Job(wPtr, xPtr, yPtr, rows, n, k, UseVector512).Columns(0, n);
+            new TiledProduct<F32Format.Rows>(new F32Format.Rows(wPtr, k), xPtr, yPtr, rows, n, k, settings.UseVector512).Columns(0, n);
         }
     }
 

@@ -1,8 +1,5 @@
 namespace Sdar.Model.Kernels.Formats;
 
-/// <summary>What the kernels run with: the vector width and the number of workers.</summary>
-public readonly record struct KernelSettings(bool UseVector512, int Threads);
-
 /// <summary>
 /// One storage format of a weight matrix (N, K): how many bytes it takes, how one element dequantizes (the
 /// reference the kernels are tested against), and y (rows, N) = x (rows, K) W^T over its stored bytes.
