@@ -91,13 +91,28 @@ public sealed class EndpointBackend : ICompletionBackend, IDisposable
             }
         })).ToArray();
         _ = Task.WhenAll(workers).ContinueWith(_ => done.CompleteAdding(), TaskScheduler.Default);
-        // Outcomes are handed over on the calling thread, so the caller's bookkeeping needs no locks.
-        foreach (var outcome in done.GetConsumingEnumerable())
+        try
         {
-            if (failure is not null) break;
-            finished(outcome);
+            // Outcomes are handed over on the calling thread, so the caller's bookkeeping needs no locks.
+            foreach (var outcome in done.GetConsumingEnumerable())
+            {
+                if (failure is not null) break;
+                finished(outcome);
+            }
         }
-        Task.WaitAll(workers);
+        finally
+        {
+            // Whatever ended the loop (all done, a failed request, the caller's own error), no request outlives the call.
+            stop.Cancel();
+            try
+            {
+                Task.WaitAll(workers);
+            }
+            catch (AggregateException)
+            {
+                // A request cut short by the cancellation above; the error that matters is already on its way.
+            }
+        }
         cancellationToken.ThrowIfCancellationRequested();
         if (failure is not null) throw failure;
     }
