@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the bundled models from scratch on a 2-core CPU (about 75 minutes):
+# Reproduces the bundled models from scratch on a 2-core CPU (about 75 minutes, plus about 45 for B=8 and B=16):
 #   data -> tokenizer -> AR pretraining -> AR SFT (models/sdar-mini-ar, the parent)
 #        -> conversion to SDAR (config, mask token) -> block-diffusion SFT, B=4 (models/sdar-mini)
 #   then evaluates both on the held-out test split with the engine's greedy decoding.
@@ -56,8 +56,31 @@ if [ ! -f "$root/models/sdar-mini/config.json" ]; then
     --steps "$SDAR_SFT_STEPS" --lr 5e-4 --warmup 20 --schedule Cosine "${common[@]}"
 fi
 
+# Larger blocks, for the block-size sweeps: SFT at block length 8 from the B=4 model (two runs, as the shipped model
+# was made), then at 16 from the B=8 one.
+sft_block() { # FROM OUT RUN BLOCK STEPS SEED
+  $sdar sft --model "$1" --block-length "$4" --data "$work/data/sft.jsonl" --out "$2" --run-dir "$3" \
+    --steps "$5" --lr 3e-4 --warmup 10 --schedule Cosine --seq-length 256 --batch-rows 16 --eval-every 100 --checkpoint-every 50 --seed "$6"
+}
+if [ ! -f "$root/models/sdar-mini-b8/config.json" ]; then
+  step "SDAR SFT at B=8 -> models/sdar-mini-b8"
+  [ -f "$work/sdar-b8-first/config.json" ] || sft_block "$root/models/sdar-mini" "$work/sdar-b8-first" "$work/sdar-sft-b8.run" 8 300 1
+  sft_block "$work/sdar-b8-first" "$root/models/sdar-mini-b8" "$work/sdar-sft-b8-long.run" 8 600 2
+fi
+if [ ! -f "$root/models/sdar-mini-b16/config.json" ]; then
+  step "SDAR SFT at B=16 -> models/sdar-mini-b16"
+  sft_block "$root/models/sdar-mini-b8" "$root/models/sdar-mini-b16" "$work/sdar-sft-b16-long.run" 16 400 2
+fi
+
 step "evaluating on $work/data/test.jsonl (greedy)"
 $sdar eval --model "$root/models/sdar-mini-ar" --benchmark synthetic --data "$work/data/test.jsonl" --concurrency 16 --json | tee "$work/eval-ar.json"
 $sdar eval --model "$root/models/sdar-mini" --benchmark synthetic --data "$work/data/test.jsonl" --concurrency 16 --strategy low_confidence_static --json | tee "$work/eval-sdar-static.json"
 $sdar eval --model "$root/models/sdar-mini" --benchmark synthetic --data "$work/data/test.jsonl" --concurrency 16 --strategy low_confidence_dynamic --threshold 0.9 --json | tee "$work/eval-sdar-dynamic.json"
+for b in 8 16; do
+  $sdar eval --model "$root/models/sdar-mini-b$b" --benchmark synthetic --data "$work/data/test.jsonl" --concurrency 16 --strategy low_confidence_static --json | tee "$work/eval-sdar-b$b-static.json"
+  $sdar eval --model "$root/models/sdar-mini-b$b" --benchmark synthetic --data "$work/data/test.jsonl" --concurrency 16 --strategy low_confidence_dynamic --threshold 0.9 --json | tee "$work/eval-sdar-b$b-dynamic.json"
+done
+step "the results page"
+$sdar results --data "$work/data/test.jsonl" --models "$root/models/sdar-mini,$root/models/sdar-mini-b8,$root/models/sdar-mini-b16" \
+  --ar "$root/models/sdar-mini-ar" --out "$root/docs" --work "$work/results"
 step "done"
