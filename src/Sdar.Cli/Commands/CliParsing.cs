@@ -36,6 +36,10 @@ internal static class CliParsing
     public static bool Given(this ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
     /// <summary>A comma-separated list of integers, e.g. "1,4,16"; errors name the flag.</summary>
+    /// <summary>The values of a list flag, given comma-separated, repeated, or both ("a,b" "--flag c"); blanks dropped.</summary>
+    public static string[] CommaSeparated(System.CommandLine.Parsing.ArgumentResult result) =>
+        [.. result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
+
     public static Option<int[]> IntListOption(string name, string description, string helpName, int minimum, int[]? defaults = null, int maximum = int.MaxValue)
     {
         var option = new Option<int[]>(name)

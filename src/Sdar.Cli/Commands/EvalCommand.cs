@@ -38,9 +38,9 @@ internal static class EvalCommand
         var predictions = new Option<FileInfo?>("--predictions") { Description = "Write every answer with its verdict and cost to this JSONL file as it finishes; a run with the same settings continues an interrupted file.", HelpName = "FILE.jsonl" };
         var restart = new Option<bool>("--restart") { Description = "With --predictions: start over instead of continuing the file." };
         var sweep = new Option<DirectoryInfo?>("--sweep") { Description = "Evaluate a grid of settings (--sweep-models × --sweep-block-lengths × --sweep-strategies × thresholds) and write sweep.csv, sweep.md and PNG plots here (with --compare-ar: the speed-up of each).", HelpName = "DIR" };
-        var sweepModels = new Option<string[]>("--sweep-models") { Description = "With --sweep: the SDAR models to sweep (comma-separated or repeated; default: --model), e.g. one per block size.", HelpName = "DIR,...", AllowMultipleArgumentsPerToken = true, CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))] };
+        var sweepModels = new Option<string[]>("--sweep-models") { Description = "With --sweep: the SDAR models to sweep (comma-separated or repeated; default: --model), e.g. one per block size.", HelpName = "DIR,...", AllowMultipleArgumentsPerToken = true, CustomParser = CliParsing.CommaSeparated };
         var sweepBlocks = CliParsing.IntListOption("--sweep-block-lengths", "With --sweep: block lengths to decode each model with (default: each model's block_size).", "B,...", 1, maximum: CliParsing.MaxTokens);
-        var sweepStrategies = new Option<string[]>("--sweep-strategies") { Description = "With --sweep: strategies (comma-separated). Default: low_confidence_static,low_confidence_dynamic.", HelpName = "NAME,...", CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))], DefaultValueFactory = _ => ["low_confidence_static", "low_confidence_dynamic"] };
+        var sweepStrategies = new Option<string[]>("--sweep-strategies") { Description = "With --sweep: strategies (comma-separated). Default: low_confidence_static,low_confidence_dynamic.", HelpName = "NAME,...", CustomParser = CliParsing.CommaSeparated, DefaultValueFactory = _ => ["low_confidence_static", "low_confidence_dynamic"] };
         sweepStrategies.Validators.Add(r =>
         {
             foreach (string name in r.GetValueOrDefault<string[]>() ?? [])
@@ -115,7 +115,7 @@ internal static class EvalCommand
             CustomParser = r =>
             {
                 var values = new List<double>();
-                foreach (string part in r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+                foreach (string part in CliParsing.CommaSeparated(r))
                 {
                     if (double.TryParse(part, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) && v > 0 && double.IsFinite(v)) values.Add(v);
                     else r.AddError($"{name}: expected positive numbers, comma-separated, such as {string.Join(",", defaults.Select(d => d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}; got '{part}'");

@@ -20,7 +20,7 @@ internal static class ResultsCommand
     public static Command Create()
     {
         var data = new Option<FileInfo>("--data", "-d") { Description = "The synthetic suite's test split (`sdar data generate`'s test.jsonl).", Required = true, HelpName = "FILE" };
-        var models = new Option<string[]>("--models") { Description = "The SDAR models, one per block size (comma-separated). Default: the bundled ones found in models/ (sdar-mini, sdar-mini-b8, sdar-mini-b16).", HelpName = "DIR,...", CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))] };
+        var models = new Option<string[]>("--models") { Description = "The SDAR models, one per block size (comma-separated). Default: the bundled ones found in models/ (sdar-mini, sdar-mini-b8, sdar-mini-b16).", HelpName = "DIR,...", CustomParser = CliParsing.CommaSeparated };
         var ar = new Option<string?>("--ar") { Description = "The AR parent. Default: models/sdar-mini-ar.", HelpName = "DIR" };
         var outDir = new Option<DirectoryInfo>("--out") { Description = "Where RESULTS.md and its plots (results/*.png) go.", DefaultValueFactory = _ => new DirectoryInfo("docs"), HelpName = "DIR" };
         var work = new Option<DirectoryInfo>("--work") { Description = "Where each run's answers are kept (resumable).", DefaultValueFactory = _ => new DirectoryInfo("out/results"), HelpName = "DIR" };
