@@ -12,7 +12,9 @@ namespace Sdar.Cli.Commands;
 /// <summary>
 /// <c>sdar results</c>: regenerates <c>docs/RESULTS.md</c> and its plots from the bundled models: the AR parent
 /// against the SDAR model (static, dynamic 0.9 and 0.95) on the synthetic suite, accuracy against tokens per forward
-/// for every block size, the wall-clock speed-up over AR decoding at two concurrencies, and majority-vote gains.
+/// for every block size, the wall-clock speed-up over AR decoding at two concurrencies, majority-vote gains, and
+/// (with <c>--from-scratch</c>) the paper's claim (c): AR-then-convert against block diffusion from scratch at equal
+/// training FLOPs, the budgets read from each model's training.json.
 /// Every run keeps its answers under the work folder, so an interrupted regeneration continues where it stopped.
 /// </summary>
 internal static class ResultsCommand
@@ -34,9 +36,10 @@ internal static class ResultsCommand
         samples.Integer(2, 64);
         var temperature = new Option<double>("--temperature") { Description = "Temperature of the majority-vote runs.", DefaultValueFactory = _ => 0.7, HelpName = "X" };
         temperature.Real(0, 10, lowExclusive: true);
+        var scratch = new Option<string?>("--from-scratch") { Description = "An SDAR model trained from random initialisation on the same data (recipes/claim-c.sh), for claim (c): compared with the first --models at equal training FLOPs, read from each folder's training.json.", HelpName = "DIR" };
         var command = new Command("results", "Regenerate docs/RESULTS.md and its plots from the bundled models on the synthetic suite.")
         {
-            data, models, ar, outDir, work, concurrency, limit, singleLimit, samples, temperature,
+            data, models, ar, outDir, work, concurrency, limit, singleLimit, samples, temperature, scratch,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -49,10 +52,11 @@ internal static class ResultsCommand
                 : new[] { "sdar-mini", "sdar-mini-b8", "sdar-mini-b16" }.Select(n => Path.Combine(Bundled(), n)).Where(Directory.Exists).ToArray();
             string arDir = parse.GetValue(ar) ?? Path.Combine(Bundled(), BundledModels.ParentName);
             string docs = parse.GetValue(outDir)!.FullName, workDir = parse.GetValue(work)!.FullName;
+            string? scratchDir = parse.GetValue(scratch);
             using var docsLock = Sdar.IO.OutputPaths.ClaimFolder(docs, "--out");
             using var workLock = Sdar.IO.OutputPaths.ClaimFolder(workDir, "--work");
             var page = new ResultsPage(file.FullName, sdarDirs, arDir, docs, workDir, parse.GetValue(concurrency), parse.GetValue(limit), parse.GetValue(singleLimit),
-                parse.GetValue(samples), parse.GetValue(temperature), error, cancellation);
+                parse.GetValue(samples), parse.GetValue(temperature), scratchDir, error, cancellation);
             page.Build();
             parse.InvocationConfiguration.Output.WriteLine($"wrote {Path.Combine(docs, "RESULTS.md")}");
             return Task.FromResult(0);
@@ -61,7 +65,7 @@ internal static class ResultsCommand
     }
 
     private sealed class ResultsPage(string data, IReadOnlyList<string> sdarDirs, string arDir, string docs, string work, int concurrency, int? limit,
-        int singleLimit, int samples, double temperature, TextWriter error, CancellationToken cancellation)
+        int singleLimit, int samples, double temperature, string? scratchDir, TextWriter error, CancellationToken cancellation)
     {
         private static readonly GenerationOptions Greedy = new() { MaxNewTokens = 256, Temperature = 0 };
 
@@ -75,6 +79,8 @@ internal static class ResultsCommand
             {
                 foreach (string dir in sdarDirs) models.Add(LoadedModel.Open(dir));
                 CliParsing.Require(models.Count > 0, "--models: no SDAR models given or found in models/");
+                // Read first: a missing or partial training history fails before an hour of decoding.
+                (Sdar.Training.Recipes.TrainingProvenance, Sdar.Training.Recipes.TrainingProvenance)? budgets = scratchDir is null ? null : ClaimC.Budgets(models[0].Directory, scratchDir);
                 using var arModel = LoadedModel.Open(arDir);
                 var main = models[0];
                 var request = Request(limit, concurrency, Greedy, samplesPerItem: 1);
@@ -96,10 +102,21 @@ internal static class ResultsCommand
                 var votes = EvalSweep.Sweep(voteRequest, votePlan, [main], arModel,
                     new EvalSweep.Grid([main.Directory], [], ["low_confidence_dynamic"], [0.9], []), Path.Combine(work, "votes"), error, cancellation);
 
+                // 5: claim (c), the from-scratch model decoded as the converted one is.
+                EvalSweep.Outcome? fromScratch = null;
+                if (scratchDir is not null)
+                {
+                    using var scratchModel = LoadedModel.Open(scratchDir);
+                    CliParsing.Require(scratchModel.Config.IsDiffusion, $"--from-scratch {scratchDir}: expected an SDAR model (model_type '{scratchModel.Config.ModelType}')");
+                    fromScratch = EvalSweep.Sweep(request, plan, [scratchModel], null,
+                        new EvalSweep.Grid([scratchModel.Directory], [], ["low_confidence_static", "low_confidence_dynamic"], [0.9], []),
+                        Path.Combine(work, "from-scratch"), error, cancellation);
+                }
+
                 Directory.CreateDirectory(Path.Combine(docs, "results"));
                 foreach (string png in (string[])["accuracy-vs-tpf.png", "speedup.png"])
                     File.Copy(Path.Combine(work, "sweep", png), Path.Combine(docs, "results", png), overwrite: true);
-                AtomicFile.WriteText(Path.Combine(docs, "RESULTS.md"), Markdown(plan.Items.Count, main, arModel, sweep, single, singlePlan.Items.Count, votes, clock.Elapsed, commit));
+                AtomicFile.WriteText(Path.Combine(docs, "RESULTS.md"), Markdown(plan.Items.Count, main, arModel, sweep, single, singlePlan.Items.Count, votes, budgets, fromScratch, clock.Elapsed, commit));
             }
             finally
             {
@@ -111,7 +128,8 @@ internal static class ResultsCommand
             new("synthetic", data, items, 0, null, samplesPerItem, samplesPerItem > 1 ? [1, samplesPerItem] : [], 0, null, null, null, null, null,
                 inFlight, true, options, [], new EngineOptions(), null, false, false);
 
-        private string Markdown(int items, LoadedModel main, LoadedModel ar, EvalSweep.Outcome sweep, EvalSweep.Outcome single, int singleItems, EvalSweep.Outcome votes, TimeSpan took, string commit)
+        private string Markdown(int items, LoadedModel main, LoadedModel ar, EvalSweep.Outcome sweep, EvalSweep.Outcome single, int singleItems, EvalSweep.Outcome votes,
+            (Sdar.Training.Recipes.TrainingProvenance Converted, Sdar.Training.Recipes.TrainingProvenance Scratch)? budgets, EvalSweep.Outcome? fromScratch, TimeSpan took, string commit)
         {
             string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
             string Pct(double v) => F(100 * v, "0.0") + " %";
@@ -154,8 +172,10 @@ internal static class ResultsCommand
             var greedyDynamic = sweep.Rows.First(r => r.Point.Model == main.Directory && r.Point.Threshold == 0.9).Result.Report.Accuracy;
             AppendVote(md, Name(ar), "autoregressive", arRun.Report.Accuracy, votes.Ar!, Pct);
             AppendVote(md, Name(main), "dynamic, threshold 0.9", greedyDynamic, votes.Rows[0].Result, Pct);
-            md.Append("\n## Not on this page yet\n\n");
-            md.Append("* The paper's claim (c), AR-then-convert against masked diffusion trained from scratch at equal training FLOPs on the same data, needs the from-scratch run, which this command does not train.\n");
+            if (budgets is { } b && fromScratch is not null)
+                md.Append(ClaimC.Section(main, sweep, b.Converted, fromScratch, b.Scratch, Pct));
+            else
+                md.Append("\n## Claim (c)\n\nNot measured in this run: give `--from-scratch DIR` with the model `recipes/claim-c.sh` trains.\n");
             return md.ToString();
         }
 

@@ -126,7 +126,7 @@ public static class Recipes
         int length = options.Trainer.SequenceLength;
         using var model = new Qwen3ForCausalLM(config);
         ModelInitialization.Initialize(model, options.Trainer.Seed);
-        return Run(model, new AutoregressiveObjective(), samples, evalSamples, s => RowPacker.PackStream(s, length, eos),
+        return Run("pretrain", model, new AutoregressiveObjective(), samples, evalSamples, s => RowPacker.PackStream(s, length, eos),
             options.Data, options.Trainer, options.OutputDirectory, options.SaveDType, options.TokenizerDirectory, cancellation);
     }
 
@@ -146,7 +146,7 @@ public static class Recipes
         using var model = MaskTokenConversion.Convert(arModel, options.ModelDirectory, options.BlockLength, tokenizerDir);
         int length = options.Trainer.SequenceLength;
         var objective = new BlockDiffusionObjective(options.BlockLength, model.Config.MaskTokenId!.Value);
-        return Run(model, objective, samples, evalSamples, s => RowPacker.PackStream(s, length, eos),
+        return Run("convert", model, objective, samples, evalSamples, s => RowPacker.PackStream(s, length, eos),
             options.Data, options.Trainer, options.OutputDirectory, options.SaveDType, tokenizerDir, cancellation, options.ModelDirectory);
     }
 
@@ -182,14 +182,15 @@ public static class Recipes
         var samples = chat.Load(options.Data.TrainFiles);
         var evalSamples = options.Data.EvalFiles.Count > 0 ? chat.Load(options.Data.EvalFiles) : null;
         int length = options.Trainer.SequenceLength;
-        return Run(model, objective, samples, evalSamples, s => RowPacker.PackWhole(s, length, pad, padMultiple),
+        return Run("sft", model, objective, samples, evalSamples, s => RowPacker.PackWhole(s, length, pad, padMultiple),
             options.Data, options.Trainer, options.OutputDirectory, options.SaveDType, options.ModelDirectory, cancellation, options.ModelDirectory);
     }
 
-    private static TrainingReport Run(Qwen3ForCausalLM model, ITrainingObjective objective, List<TrainingSample> samples,
+    /// <param name="sourceDirectory">The folder the run started from (its generation config and training.json are carried on); null from scratch.</param>
+    private static TrainingReport Run(string recipe, Qwen3ForCausalLM model, ITrainingObjective objective, List<TrainingSample> samples,
         List<TrainingSample>? evalSamples, Func<IEnumerable<TrainingSample>, List<PackedRow>> pack, DataOptions data,
         TrainerOptions trainerOptions, string outputDirectory, DType saveDType, string tokenizerDir, CancellationToken cancellation,
-        string? generationFrom = null)
+        string? sourceDirectory = null)
     {
         if (evalSamples is null)
         {
@@ -202,10 +203,17 @@ public static class Recipes
         }
         var evalRows = evalSamples.Count == 0 ? [] : pack(evalSamples).Take(data.EvalRows).ToList();
         var source = new PackedRowSource(samples, pack, trainerOptions.Seed);
-        var generation = GenerationFor(model.Config, generationFrom);
+        var generation = GenerationFor(model.Config, sourceDirectory);
+        // Read before training, so that a malformed file fails now rather than after the run.
+        var history = sourceDirectory is null ? null : TrainingProvenance.Load(sourceDirectory);
         var trainer = new Trainer(model, objective, source, evalRows, trainerOptions, generation, tokenizerDir);
         var summary = trainer.Run(cancellation);
-        ModelFolder.Save(model, outputDirectory, saveDType, generation, tokenizerDir);
+        bool diffusion = objective is BlockDiffusionObjective;
+        var stage = new TrainingStage(recipe, diffusion ? "block-diffusion" : "autoregressive",
+            diffusion ? ((BlockDiffusionObjective)objective).BlockLength : null, summary.Steps, summary.Tokens,
+            diffusion ? 2 * summary.Tokens : summary.Tokens, summary.Seconds);
+        var provenance = TrainingProvenance.Extend(history, sourceDirectory is null, model.ParameterCount(), stage);
+        ModelFolder.Save(model, outputDirectory, saveDType, generation, tokenizerDir, provenance.Write);
         return new TrainingReport(Path.GetFullPath(outputDirectory), Path.GetFullPath(trainerOptions.RunDirectory), model.ParameterCount(),
             samples.Count, evalSamples.Count, summary);
     }

@@ -273,4 +273,49 @@ public sealed class ResultsCommandTests
         foreach (string png in (string[])["accuracy-vs-tpf.png", "speedup.png"])
             Assert.True(new FileInfo(Path.Combine(docs, "results", png)).Length > 1000);
     }
+
+    private static string ModelWithHistory(string root, string name, params (string Recipe, string Objective, int? Block, int Steps)[] stages)
+    {
+        string dir = Path.Combine(root, name);
+        Directory.CreateDirectory(dir);
+        foreach (string file in Directory.GetFiles(CliRunner.TinySdar)) File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        var history = new Sdar.Training.Recipes.TrainingProvenance(1000, true,
+            [.. stages.Select(s => new Sdar.Training.Recipes.TrainingStage(s.Recipe, s.Objective, s.Block, s.Steps, s.Steps * 4096L,
+                s.Objective == "block-diffusion" ? s.Steps * 8192L : s.Steps * 4096L, 1))]);
+        history.Write(dir);
+        return dir;
+    }
+
+    [Fact]
+    public void Claim_c_compares_the_converted_and_the_from_scratch_model_at_their_recorded_training_flops()
+    {
+        using var dir = BenchmarkFiles.Write("test.jsonl", """{"question": "What is 2 + 3?", "answer": "#### 5"}""");
+        string root = Path.GetDirectoryName(dir.Path)!, docs = Path.Combine(root, "docs");
+        string converted = ModelWithHistory(root, "converted", ("pretrain", "autoregressive", null, 200), ("convert", "block-diffusion", 4, 50));
+        string scratch = ModelWithHistory(root, "scratch", ("convert", "block-diffusion", 4, 150));
+        var (code, _, error) = CliRunner.Run("results", "--data", dir.Path, "--models", converted, "--ar", CliRunner.TinyQwen3, "--from-scratch", scratch,
+            "--out", docs, "--work", Path.Combine(root, "work"), "--concurrency", "2", "--single-limit", "1", "--samples", "2");
+        Assert.True(code == 0, error);
+        string page = File.ReadAllText(Path.Combine(docs, "RESULTS.md"));
+        Assert.Contains("## Claim (c): AR-then-convert against block diffusion from scratch, at equal training FLOPs", page);
+        // 200 x 4,096 + 50 x 8,192 = 1,228,800 tokens through the model for both paths; 6 x 1,000 x that = 7.37e9 FLOPs.
+        Assert.Contains("| AR then convert (converted) | pretrain AR (200); convert B=4 (50) | 1,228,800 | 7.37e9 |", page);
+        Assert.Contains("| block diffusion from scratch | convert B=4 (150) | 1,228,800 | 7.37e9 |", page);
+        Assert.Contains("With 1.00x the converted model's training FLOPs", page);
+    }
+
+    [Fact]
+    public void Claim_c_refuses_a_model_without_a_training_history_before_decoding_anything()
+    {
+        using var dir = BenchmarkFiles.Write("test.jsonl", """{"question": "What is 2 + 3?", "answer": "#### 5"}""");
+        string root = Path.GetDirectoryName(dir.Path)!, docs = Path.Combine(root, "docs");
+        string converted = ModelWithHistory(root, "converted", ("pretrain", "autoregressive", null, 200));
+        var (code, _, error) = CliRunner.Run("results", "--data", dir.Path, "--models", converted, "--ar", CliRunner.TinyQwen3, "--from-scratch", CliRunner.TinySdar,
+            "--out", docs, "--work", Path.Combine(root, "work"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("--from-scratch", error);
+        Assert.Contains("training.json", error);
+        Assert.False(File.Exists(Path.Combine(docs, "RESULTS.md")));
+        Assert.False(Directory.Exists(Path.Combine(root, "work", "sweep")));
+    }
 }

@@ -84,6 +84,71 @@ public class RecipeTests
     }
 
     [Fact]
+    public void Every_recipe_appends_its_stage_to_training_json_so_paths_compare_at_equal_compute()
+    {
+        using var dir = new TempDir();
+        var config = TrainingTestModels.Config(sdar: false) with { VocabSize = 0, EosTokenId = null, EosTokenIds = [], PadTokenId = null };
+        var ar = Recipes.Pretrain(new PretrainOptions
+        {
+            Model = config, TokenizerDirectory = TestFiles.Fixture("tiny-qwen3"), Data = new DataOptions { TrainFiles = [TextData(dir)] },
+            Trainer = Trainer(dir, "pretrain"), OutputDirectory = dir.File("ar"),
+        });
+        var sdar = Recipes.Convert(new ConvertOptions
+        {
+            ModelDirectory = ar.ModelDirectory, Data = new DataOptions { TrainFiles = [TextData(dir)] },
+            Trainer = Trainer(dir, "convert") with { Steps = 3 }, OutputDirectory = dir.File("sdar"),
+        });
+        var sft = Recipes.Sft(new SftOptions
+        {
+            ModelDirectory = sdar.ModelDirectory, Data = new DataOptions { TrainFiles = [ChatData(dir)] },
+            Trainer = Trainer(dir, "sft") with { Schedule = ScheduleKind.Constant }, OutputDirectory = dir.File("sdar-b8"), BlockLength = 8,
+        });
+
+        var history = TrainingProvenance.Load(sft.ModelDirectory)!;
+        Assert.True(history.FromInitialisation);
+        Assert.Equal(sft.Parameters, history.Parameters);
+        Assert.Equal(["pretrain", "convert", "sft"], history.Stages.Select(s => s.Recipe));
+        Assert.Equal([null, 4, 8], history.Stages.Select(s => s.BlockLength));
+        Assert.Equal([2, 3, 2], history.Stages.Select(s => s.Steps));
+        long rowTokens = 2 * 32;   // BatchRows x SequenceLength per step
+        Assert.Equal([2 * rowTokens, 3 * rowTokens, 2 * rowTokens], history.Stages.Select(s => s.Tokens));
+        // The [noised, clean] layout puts every diffusion token through the model twice.
+        Assert.Equal([2 * rowTokens, 6 * rowTokens, 4 * rowTokens], history.Stages.Select(s => s.ModelTokens));
+        Assert.Equal(6.0 * sft.Parameters * 12 * rowTokens, history.Flops);
+        Assert.Single(TrainingProvenance.Load(ar.ModelDirectory)!.Stages);
+
+        // A source folder without training.json (a downloaded checkpoint) leaves the history incomplete.
+        var fromFixture = Recipes.Convert(new ConvertOptions
+        {
+            ModelDirectory = TestFiles.Fixture("tiny-qwen3"), Data = new DataOptions { TrainFiles = [TextData(dir)] },
+            Trainer = Trainer(dir, "convert-fixture"), OutputDirectory = dir.File("sdar-fixture"),
+        });
+        var partial = TrainingProvenance.Load(fromFixture.ModelDirectory)!;
+        Assert.False(partial.FromInitialisation);
+        Assert.Single(partial.Stages);
+    }
+
+    [Fact]
+    public void A_malformed_training_json_is_refused_naming_the_field_before_any_training()
+    {
+        using var dir = new TempDir();
+        string model = dir.File("ar");
+        Directory.CreateDirectory(model);
+        foreach (var file in Directory.GetFiles(TestFiles.Fixture("tiny-qwen3"))) File.Copy(file, Path.Combine(model, Path.GetFileName(file)));
+        File.WriteAllText(Path.Combine(model, TrainingProvenance.FileName),
+            """{"parameters": 10, "from_initialisation": true, "stages": [{"recipe": "pretrain", "objective": "autoregressive", "steps": "two", "tokens": 1, "model_tokens": 1, "seconds": 1}]}""");
+        var error = Assert.Throws<InvalidDataException>(() => Recipes.Convert(new ConvertOptions
+        {
+            ModelDirectory = model, Data = new DataOptions { TrainFiles = [TextData(dir)] },
+            Trainer = Trainer(dir, "convert"), OutputDirectory = dir.File("sdar"),
+        }));
+        Assert.Contains("training.json", error.Message);
+        Assert.Contains("stages[0].steps", error.Message);
+        Assert.False(File.Exists(Path.Combine(dir.File("convert-run"), "log.jsonl")));
+        Assert.False(Directory.Exists(dir.File("sdar")));
+    }
+
+    [Fact]
     public void Conversion_adds_a_mask_token_and_rows_when_the_tokenizer_has_none()
     {
         using var dir = new TempDir();
