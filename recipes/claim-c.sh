@@ -10,11 +10,13 @@
 # (2,126 steps x 16 rows x 256 tokens x 2 passes = 17,416,192). Same architecture, tokenizer, data, seed and
 # learning-rate recipe as the AR arm's stages.
 # Every step resumes from its last checkpoint when the script is run again after an interruption.
-# Usage: recipes/claim-c.sh [WORK_DIR]   (default: out/sdar-mini; the model is written to WORK_DIR/scratch-sdar)
+# Usage: [MODELS_DIR=DIR] recipes/claim-c.sh [WORK_DIR]   (defaults: models/ for the parent's tokenizer, out/sdar-mini;
+#   the model is written to WORK_DIR/scratch-sdar)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="${1:-$root/out/sdar-mini}"
 sdar="${SDAR:-$root/sdar}"
+models="${MODELS_DIR:-$root/models}"
 mkdir -p "$work"
 cd "$root"
 PRETRAIN_STEPS=${PRETRAIN_STEPS:-1426}
@@ -27,7 +29,7 @@ if [ ! -f "$work/scratch-init/config.json" ]; then
   # A randomly initialised Qwen3 of the parent's shape and tokenizer (the one step at lr 1e-9 changes nothing;
   # `sdar train` needs one to write a model folder).
   step "random initialisation"
-  $sdar train --tokenizer "$root/models/sdar-mini-ar" --data "$work/data/pretrain.jsonl" --out "$work/scratch-init" \
+  $sdar train --tokenizer "$models/sdar-mini-ar" --data "$work/data/pretrain.jsonl" --out "$work/scratch-init" \
     --vocab-size 1024 --hidden-size 256 --layers 6 --heads 4 --kv-heads 2 --head-dim 64 --intermediate-size 768 \
     --steps 1 --lr 1e-9 "${common[@]}"
 fi
