@@ -91,14 +91,19 @@ internal sealed unsafe class Q4Format : IWeightFormat
         /// <summary>The row's first input (its bytes start at row / 2, its scales at row / 32).</summary>
         public long Row(int col) => (long)col * k;
 
+        /// <summary>
+        /// The group's 16 levels (nibble - 8) * scale are computed once, in float as the dequantization defines them, and
+        /// each weight is picked out of them by <c>vpermps</c>, which reads only the low 4 bits of each index: the
+        /// zero-extended byte indexes its low nibble as it is, and its high one after a shift. Five vector operations
+        /// for 32 weights where converting each nibble took nine; the same floats, so the same bits.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public (Vector512<float> First, Vector512<float> Second) Wide(long row, int c)
         {
             var bytes = Avx512F.ConvertToVector512Int32(Vector128.Load(w + (row + c) / 2));
-            var scale = Vector512.Create(QuantizedGroup.ScaleToFloat(scales[(row + c) / Group]));
-            var eight = Vector512.Create(8);
-            return (Avx512F.ConvertToVector512Single((bytes & Vector512.Create(0xF)) - eight) * scale,
-                Avx512F.ConvertToVector512Single((bytes >>> 4) - eight) * scale);
+            var levels = Vector512.Create(-8f, -7f, -6f, -5f, -4f, -3f, -2f, -1f, 0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f)
+                * Vector512.Create(QuantizedGroup.ScaleToFloat(scales[(row + c) / Group]));
+            return (Avx512F.PermuteVar16x32(levels, bytes), Avx512F.PermuteVar16x32(levels, bytes >>> 4));
         }
 
         /// <summary>
