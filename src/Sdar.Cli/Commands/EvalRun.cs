@@ -27,16 +27,8 @@ internal static class EvalRun
     {
         // Checked and locked first, so that an unusable path fails at once, not after the whole evaluation.
         using var predictionsLock = request.Predictions is null ? null : Sdar.IO.OutputPaths.ClaimFile(request.Predictions, "--predictions");
-        var data = Benchmarks.Get(request.Benchmark, request.ChoiceSeed);
-        // The sandbox is checked now, not after hours of generation.
-        var benchmark = data as IBenchmark ?? new CodeExecutionBenchmark(data, new PythonSandbox());
-        var items = benchmark.Read(request.Data);
-        if (request.Limit is { } limit) items = [.. items.Take(limit)];
-        var shots = Shots(benchmark, request);
-        // Prompts are built now, so that a benchmark refusing worked examples says so before any model loads.
-        if (items.Count > 0) benchmark.Prompt(items[0], shots);
-        CliParsing.Require(request.Samples == 1 || request.Options.Temperature > 0,
-            $"--samples {request.Samples}: needs --temperature above 0 (greedy decoding would give {request.Samples} equal answers)");
+        var plan = Plan(request);
+        var items = plan.Items;
 
         // The AR model is checked before the long run, not after it.
         using var arModel = request.CompareAr is null ? null : LoadedModel.Open(request.CompareAr, kernels: request.Kernels);
@@ -49,8 +41,6 @@ internal static class EvalRun
         ICompletionBackend backend = loaded is not null
             ? new EngineBackend(loaded, request.Options, request.Concurrency, request.Chat, request.EngineOptions)
             : endpoint!;
-        var plan = new EvaluationPlan(benchmark, items, shots, request.Samples, request.PassAtK);
-
         using var log = request.Predictions is null ? null
             : PredictionsLog.Open(request.Predictions, Settings(request, backend), items.Count, request.Samples, request.Restart);
         if (log is not null) SayContinuing(log, request.Predictions!, items.Count * request.Samples, error);
@@ -99,6 +89,23 @@ internal static class EvalRun
             backend.Run([new CompletionJob(0, 0, plan.Benchmark.Prompt(plan.Items[0], plan.Shots), 0)], _ => { }, cancellation);
             return 0;
         });
+
+    /// <summary>
+    /// The benchmark, its items (after --limit) and few-shot examples, checked before any model loads: the code
+    /// sandbox, the first prompt (a benchmark refusing worked examples says so now) and --samples against the temperature.
+    /// </summary>
+    internal static EvaluationPlan Plan(Request request)
+    {
+        var data = Benchmarks.Get(request.Benchmark, request.ChoiceSeed);
+        var benchmark = data as IBenchmark ?? new CodeExecutionBenchmark(data, new PythonSandbox());
+        var items = benchmark.Read(request.Data);
+        if (request.Limit is { } limit) items = [.. items.Take(limit)];
+        var shots = Shots(benchmark, request);
+        if (items.Count > 0) benchmark.Prompt(items[0], shots);
+        CliParsing.Require(request.Samples == 1 || request.Options.Temperature > 0,
+            $"--samples {request.Samples}: needs --temperature above 0 (greedy decoding would give {request.Samples} equal answers)");
+        return new EvaluationPlan(benchmark, items, shots, request.Samples, request.PassAtK);
+    }
 
     internal static IReadOnlyList<BenchmarkItem> Shots(IBenchmark benchmark, Request request)
     {

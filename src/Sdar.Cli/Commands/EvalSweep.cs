@@ -44,12 +44,9 @@ internal static class EvalSweep
     /// <summary>The benchmark's items (and worked examples) a request names, read and checked.</summary>
     public static EvaluationPlan Plan(EvalRun.Request request)
     {
-        var data = Benchmarks.Get(request.Benchmark, request.ChoiceSeed);
-        var benchmark = data as IBenchmark ?? new CodeExecutionBenchmark(data, new PythonSandbox());
-        var items = benchmark.Read(request.Data);
-        if (request.Limit is { } limit) items = [.. items.Take(limit)];
-        CliParsing.Require(items.Count > 0, $"--data {request.Data}: no items to evaluate");
-        return new EvaluationPlan(benchmark, items, EvalRun.Shots(benchmark, request), request.Samples, request.PassAtK);
+        var plan = EvalRun.Plan(request);
+        CliParsing.Require(plan.Items.Count > 0, $"--data {request.Data}: no items to evaluate");
+        return plan;
     }
 
     /// <summary>Runs the grid (after the AR baseline when given) and writes the CSV, Markdown and plots into <paramref name="outDir"/>.</summary>
