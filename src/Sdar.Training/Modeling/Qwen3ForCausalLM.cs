@@ -283,7 +283,8 @@ public sealed class Qwen3SparseMoeBlock : Module<Tensor, Tensor>
 public sealed class Qwen3RmsNorm : Module<Tensor, Tensor>
 {
     public readonly Parameter weight;
-    private readonly double _eps;
+    // Held for the module's lifetime: a Scalar made implicitly per call may be finalized while libtorch reads it.
+    private readonly Scalar _eps;
 
     internal Qwen3RmsNorm(int size, double eps) : base(nameof(Qwen3RmsNorm))
     {
@@ -294,7 +295,7 @@ public sealed class Qwen3RmsNorm : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var variance = x.pow(2).mean([-1], keepdim: true);
+        var variance = x.square().mean([-1], keepdim: true);   // square, not pow(2): no Scalar to outlive
         return x * (variance + _eps).rsqrt() * weight;
     }
 }

@@ -38,16 +38,22 @@ public sealed class AdamW : IDisposable
         double correction1 = 1 - Math.Pow(Beta1, StepCount);
         double correction2 = 1 - Math.Pow(Beta2, StepCount);
         using var _ = no_grad();
+        // The scalars are made once per step and kept alive by the usings: a Scalar made implicitly for a call
+        // can be finalized by the GC while libtorch still reads it (a long run crashed once with "Unknown scalar
+        // type" in pow).
+        using Scalar decay = 1 - learningRate * WeightDecay, beta1 = Beta1, beta2 = Beta2;
+        using Scalar gradientWeight = 1 - Beta1, squareWeight = 1 - Beta2;
+        using Scalar rootCorrection = Math.Sqrt(correction2), epsilon = Epsilon, stepSize = -learningRate / correction1;
         foreach (var slot in _slots)
         {
             var grad = slot.Parameter.grad;
             if (grad is null) continue;
-            if (WeightDecay != 0 && slot.Parameter.dim() >= 2) slot.Parameter.mul_(1 - learningRate * WeightDecay);
-            slot.ExpAvg.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
-            slot.ExpAvgSq.mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
+            if (WeightDecay != 0 && slot.Parameter.dim() >= 2) slot.Parameter.mul_(decay);
+            slot.ExpAvg.mul_(beta1).add_(grad, alpha: gradientWeight);
+            slot.ExpAvgSq.mul_(beta2).addcmul_(grad, grad, value: squareWeight);
             using var root = slot.ExpAvgSq.sqrt();
-            using var denominator = root.div_(Math.Sqrt(correction2)).add_(Epsilon);
-            slot.Parameter.addcdiv_(slot.ExpAvg, denominator, value: -learningRate / correction1);
+            using var denominator = root.div_(rootCorrection).add_(epsilon);
+            slot.Parameter.addcdiv_(slot.ExpAvg, denominator, value: stepSize);
         }
     }
 

@@ -229,7 +229,12 @@ public sealed class Trainer
     {
         double sum = 0;
         foreach (var p in parameters)
-            if (p.grad is { } g) sum += g.pow(2).sum().item<float>();
+            if (p.grad is { } g)
+            {
+                using var squares = g.square();   // not pow(2), whose implicit Scalar the GC may free mid-call
+                using var total = squares.sum();
+                sum += total.item<float>();
+            }
         return Math.Sqrt(sum);
     }
 
