@@ -50,6 +50,7 @@ internal static class CompareWeightsCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object per format: weights, weight_bytes, count, correct, accuracy, tokens_per_forward, kl_mean, kl_max, top_token_agreement, same_answers." };
         var flags = new GenerationFlags(defaultMaxNewTokens: 256, temperatureDefaultText: "0 (greedy)");
         var engineFlags = new EngineFlags();
+        var kernelFlags = new KernelFlags();
         var command = new Command("compare-weights",
             "Accuracy of a model on a GSM8K-format test file with its stored weights and quantized to q8 / q4 in memory (as sdar quantize writes them), and the KL divergence of the quantized models' next-token distributions from the stored one on every test prompt.")
         {
@@ -57,6 +58,7 @@ internal static class CompareWeightsCommand
         };
         flags.AddTo(command);
         engineFlags.AddTo(command);
+        kernelFlags.AddTo(command);
         command.SetAction((parse, cancellation) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -65,7 +67,7 @@ internal static class CompareWeightsCommand
             if (!file.Exists) throw new FileNotFoundException($"--data: {file.FullName}: file not found");
             var examples = Jsonl.ReadGsm8k(file.FullName);
             if (parse.GetValue(limit) is { } n) examples = examples.Take(n).ToList();
-            using var loaded = LoadedModel.Open(parse.GetValue(model)!);
+            using var loaded = LoadedModel.Open(parse.GetValue(model)!, kernels: kernelFlags.Read(parse));
             // A counter redrawn in place on a terminal; one line per format in a log file or pipe.
             void Progress(DType format, int done, int total)
             {

@@ -3,15 +3,40 @@ using Sdar.Model.Kernels;
 
 namespace Sdar.Cli.Commands;
 
-/// <summary>The kernel flags of every command that runs the fast engine (<c>--threads</c>), read into <see cref="KernelSettings"/>.</summary>
+/// <summary>The kernel flags of every command that runs the fast engine (<c>--threads</c>, <c>--activations</c>), read into <see cref="KernelSettings"/>.</summary>
 internal sealed class KernelFlags
 {
     private readonly Option<int?> _threads = new("--threads") { Description = "Worker threads of the fast engine (default: all cores).", HelpName = "N" };
 
-    public KernelFlags() => _threads.Integer(1, 4096);
+    private readonly Option<string?> _activations = new("--activations")
+    {
+        Description = "What q8 / q4 weights multiply: int8 (activations quantized per group of 32, integer dot products, ggml's way; default) or float (each product equals the F32 product over the dequantized weights).",
+        HelpName = "int8|float",
+    };
 
-    public void AddTo(Command command) => command.Add(_threads);
+    public KernelFlags()
+    {
+        _threads.Integer(1, 4096);
+        _activations.OneOfNames(["int8", "float"]);
+    }
 
-    public KernelSettings Read(ParseResult parse) =>
-        parse.GetValue(_threads) is int threads ? KernelSettings.Default with { Threads = threads } : KernelSettings.Default;
+    public void AddTo(Command command)
+    {
+        command.Add(_threads);
+        command.Add(_activations);
+    }
+
+    public KernelSettings Read(ParseResult parse)
+    {
+        var settings = KernelSettings.Default;
+        if (parse.GetValue(_threads) is int threads) settings = settings with { Threads = threads };
+        return parse.GetValue(_activations)?.ToLowerInvariant() switch
+        {
+            "float" => settings with { Int8Activations = false },
+            "int8" when !System.Runtime.Intrinsics.X86.Avx2.IsSupported =>
+                throw new ArgumentException("--activations: int8 needs AVX2, which this machine lacks; use float"),
+            "int8" => settings with { Int8Activations = true },
+            _ => settings,
+        };
+    }
 }

@@ -22,7 +22,7 @@ public static class QuantizedGroup
         BitConverter.Int32BitsToSingle(((bits & 0x7FFF) << 13) | ((bits & 0x8000) << 16)) * TwoPow112;
 
     // 2^112: fp16's exponent bias (15) moved to float's (127).
-    private static readonly float TwoPow112 = BitConverter.Int32BitsToSingle((112 + 127) << 23);
+    internal static readonly float TwoPow112 = BitConverter.Int32BitsToSingle((112 + 127) << 23);
 
     /// <summary>
     /// One Q8_0 group: d = max|x| / 127 stored as fp16, q = round(x / d) (half away from zero, through the

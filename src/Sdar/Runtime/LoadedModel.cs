@@ -95,7 +95,7 @@ public sealed class LoadedModel : IDisposable
     public LoadedModel Quantized(DType format)
     {
         var weights = WeightQuantizer.Quantize(Weights, format);
-        ILanguageModel model = Model is ReferenceModel ? new ReferenceModel(weights) : new FastModel(weights);
+        ILanguageModel model = Model is FastModel fast ? new FastModel(weights, fast.Kernels) : new ReferenceModel(weights);
         return new LoadedModel(Directory, $"{Name}-{format.ToString().ToLowerInvariant()}", weights.Config, GenerationConfig, weights, _tokenizer, model,
             StopTokenIds, checkpoint: null);
     }

@@ -124,6 +124,21 @@ public class GenerateCommandTests
     }
 
     [Fact]
+    public void Activations_take_int8_or_float_and_nothing_else()
+    {
+        var (code, _, error) = CliRunner.Run("generate", "--model", CliRunner.TinySdar, "--prompt", "hi", "--activations", "int4");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--activations", error);
+        Assert.DoesNotContain("   at ", error);
+        foreach (var activations in new[] { "int8", "float" })
+        {
+            var (ok, output, _) = CliRunner.Run("generate", "--model", CliRunner.TinySdar, "--prompt", "hi", "-n", "4", "--activations", activations);
+            Assert.Equal(0, ok);
+            Assert.False(string.IsNullOrEmpty(output));
+        }
+    }
+
+    [Fact]
     public void Prompt_and_prompt_ids_are_mutually_exclusive()
     {
         var (code, _, error) = CliRunner.Run("generate", "--model", CliRunner.TinySdar, "--prompt", "hi", "--prompt-ids", "1");

@@ -27,12 +27,13 @@ public class QuantizedMatMulTests
         const int rows = 13;
         var x = Enumerable.Range(0, rows * k).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
         var all = new float[rows * n];
-        MatMul.Compute(KernelSettings.Default, w, x, rows, all);
+        var floatActivations = KernelSettings.Default with { Int8Activations = false };
+        MatMul.Compute(floatActivations, w, x, rows, all);
         double step = format == DType.Q8_0 ? 1.0 / 127 : 1.0 / 7;   // the largest rounding, relative to a group's largest weight
         for (int r = 0; r < rows; r++)
         {
             var single = new float[n];
-            MatMul.Compute(KernelSettings.Default, w, x.AsSpan(r * k, k), 1, single);
+            MatMul.Compute(floatActivations, w, x.AsSpan(r * k, k), 1, single);
             Assert.Equal(single, all.AsSpan(r * n, n).ToArray());
             for (int c = 0; c < n; c++)
             {
@@ -147,7 +148,7 @@ public class QuantizedMatMulTests
         int[] prompt = [.. Enumerable.Range(0, 9).Select(_ => random.Next(weights.Config.VocabSize))];
         int[] other = [.. Enumerable.Range(0, 5).Select(_ => random.Next(weights.Config.VocabSize))];
         SequenceInput Input(int[] tokens) => new(tokens, new ContiguousKvCache(weights.Config), false);
-        var exact = new FastModel(weights).Forward([Input(prompt)], AttentionKind.BlockCausal, 4)[0];
+        var exact = new FastModel(weights, KernelSettings.Default with { Int8Activations = false }).Forward([Input(prompt)], AttentionKind.BlockCausal, 4)[0];
         var int8Model = new FastModel(weights, KernelSettings.Default with { Int8Activations = true });
         var alone = int8Model.Forward([Input(prompt)], AttentionKind.BlockCausal, 4)[0];
         var batched = int8Model.Forward([Input(other), Input(prompt)], AttentionKind.BlockCausal, 4)[1];
@@ -160,5 +161,8 @@ public class QuantizedMatMulTests
         }
         Assert.True(Math.Sqrt(error / norm) < 0.02, $"relative L2 distance {Math.Sqrt(error / norm):E2}");
         Assert.NotEqual(exact, alone);   // the activations really were quantized
+        // and they are what a model gets by default, where the machine has AVX2.
+        Assert.Equal(System.Runtime.Intrinsics.X86.Avx2.IsSupported, KernelSettings.Default.Int8Activations);
+        Assert.Equal(alone, new FastModel(weights).Forward([Input(prompt)], AttentionKind.BlockCausal, 4)[0]);
     }
 }

@@ -73,7 +73,7 @@ internal static unsafe class Int8Activations
     }
 }
 
-/// <summary>How Q8_0 and Q4_0 rows give their groups to <see cref="Int8Product{TRows}"/> as int8 values.</summary>
+/// <summary>How Q8_0 rows give their groups to <see cref="Int8Product{TRows}"/> as int8 values.</summary>
 internal unsafe interface IInt8Rows
 {
     /// <summary>Row <paramref name="col"/>'s first input, in inputs: the formats find values and scales from it.</summary>
@@ -93,7 +93,7 @@ internal unsafe interface IInt8Rows
 }
 
 /// <summary>
-/// y (rows, N) = x W^T for Q8_0 / Q4_0 weights and int8-quantized activations (<see cref="Int8Activations"/>): per
+/// y (rows, N) = x W^T for Q8_0 weights and int8-quantized activations (<see cref="Int8Activations"/>): per
 /// group, an exact integer dot product (vpmaddubsw on |w| and x carrying w's sign, as ggml does, then vpmaddwd
 /// against ones: int32 sums of four products), converted to float and FMA'd with the two scales' product.
 /// <para>

@@ -9,7 +9,8 @@ namespace Sdar.Model.Kernels.Formats;
 /// (<see cref="QuantizedGroup.QuantizeQ4"/>). Byte j of a group holds input j (low nibble) and input j + 16 (high),
 /// so 16 bytes zero-extended to 16 lanes give inputs 0..15 by a mask and 16..31 by a shift, with no permutes.
 /// As in <see cref="Q8Format"/>, the activations stay float and each result equals the F32 kernel's over the
-/// dequantized matrix, bit for bit, unless <see cref="KernelSettings.Int8Activations"/> asks for int8 activations.
+/// dequantized matrix, bit for bit, unless <see cref="KernelSettings.Int8Activations"/> asks for int8 activations
+/// (<see cref="Q4Int8Product"/>).
 /// </summary>
 internal sealed unsafe class Q4Format : IWeightFormat
 {
@@ -33,7 +34,7 @@ internal sealed unsafe class Q4Format : IWeightFormat
     {
         if (settings.Int8Activations)
         {
-            Int8Activations.Multiply(products, x, rows, k, settings, w => new Int8Rows(w.Data, w.Scales, k));
+            Q4Int8Product.Multiply(products, x, rows, k, settings);
             return;
         }
         var jobs = new TiledProduct<Rows>[products.Length];
@@ -43,42 +44,6 @@ internal sealed unsafe class Q4Format : IWeightFormat
             jobs[i] = new(new Rows(w.Data, w.Scales, k), x, (float*)products[i].Y, rows, w.Rows, k, settings.UseVector512);
         }
         MatMul.Run(jobs, settings.Threads);
-    }
-
-    /// <summary>Nibbles unpacked to int8 (value - 8) in input order, for <see cref="Int8Product{TRows}"/>.</summary>
-    private readonly struct Int8Rows(byte* w, ushort* scales, int k) : IInt8Rows
-    {
-        public long Row(int col) => (long)col * k;
-
-        /// <summary>Low nibbles (inputs 0..15) then high nibbles (16..31) of the group's 16 bytes.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<sbyte> Group(long row, int c)
-        {
-            var bytes = Vector128.Load(w + (row + c) / 2);
-            var nibble = Vector128.Create((byte)0xF);
-            return (Vector256.Create(bytes & nibble, (bytes.AsUInt16() >>> 4).AsByte() & nibble) - Vector256.Create((byte)8)).AsSByte();
-        }
-
-        /// <summary>Two groups' 32 bytes: their low and high nibbles, put back in input order by one 128-bit shuffle.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<sbyte> Pair(long row, int c)
-        {
-            var bytes = Vector256.Load(w + (row + c) / 2);
-            var nibble = Vector256.Create((byte)0xF);
-            var lowsThenHighs = Vector512.Create(bytes & nibble, (bytes.AsUInt16() >>> 4).AsByte() & nibble).AsUInt32();
-            // [low 0, low 1, high 0, high 1] -> [low 0, high 0, low 1, high 1]
-            var ordered = Avx512F.Shuffle4x128(lowsThenHighs, lowsThenHighs, 0b11_01_10_00).AsByte();
-            return (ordered - Vector512.Create((byte)8)).AsSByte();
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public float Scale(long row, int c) => QuantizedGroup.ScaleToFloat(scales[(row + c) / Q4Format.Group]);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(long row, int c)
-        {
-            if ((c & 63) == 0) Sse.Prefetch0(w + (row + c) / 2);
-        }
     }
 
     /// <summary>A group's 16 bytes zero-extended to 32-bit lanes; the low nibbles are inputs 0..15, the high ones 16..31.</summary>
