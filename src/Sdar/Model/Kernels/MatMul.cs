@@ -12,7 +12,7 @@ namespace Sdar.Model.Kernels;
 /// <para>
 /// Each storage format (BF16, F16, F32, and the group-quantized Q8_0 and Q4_0) has its own file under
 /// <c>Formats/</c>, behind <see cref="IWeightFormat"/>: how a chunk of a row widens to floats, run by the one tiling
-/// loop <see cref="TiledProduct{TRows}"/> (and, for int8 activations, <see cref="Int8Product{TRows}"/>); this class
+/// loop <see cref="TiledProduct{TRows}"/> (and, for int8 activations, <see cref="Q8Int8Product"/> and <see cref="Q4Int8Product"/>); this class
 /// checks the buffers, dispatches by format and splits the output columns between the workers.
 /// </para>
 /// </summary>

@@ -156,16 +156,6 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
             for (int row = 0; row < rows; row++) y[(long)row * n + col] = Dot(col, row);
     }
 
-    /// <summary>fp16 bits to float, 16 at a time: <see cref="QuantizedGroup.ScaleToFloat"/> lane by lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ScalesToFloat(ushort* bits)
-    {
-        var b = Avx512F.ConvertToVector512Int32(Vector256.Load(bits));
-        var magnitude = (b & Vector512.Create(0x7FFF)) << 13;
-        var sign = (b & Vector512.Create(0x8000)) << 16;
-        return (magnitude | sign).AsSingle() * Vector512.Create(QuantizedGroup.TwoPow112);
-    }
-
     /// <summary>Each group's weight scale four times, 0 for the padding group; then, if given, times the activation row's.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WeightScales(int col, float* target, float* activationScales = null)
@@ -181,7 +171,7 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
             var spread3 = spread0 + Vector512.Create(12);
             for (; group + 16 <= Groups; group += 16)
             {
-                var s = ScalesToFloat(bits + group);
+                var s = QuantizedGroup.ScalesToFloat(bits + group);
                 float* t = target + 4 * group;
                 var v0 = Avx512F.PermuteVar16x32(s, spread0);
                 var v1 = Avx512F.PermuteVar16x32(s, spread1);
@@ -251,31 +241,66 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
         return Vector256.Sum(lower + upper);
     }
 
-    /// <summary>One activation row against four weight rows (the T = 1 path).</summary>
+    /// <summary>
+    /// 64 nibbles from 32 packed bytes, in the activations' order: the bytes broadcast to both halves, the upper half
+    /// shifted right by 4 within 16-bit lanes (<paramref name="shifts"/>), and the mask dropping the neighbours' bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> Unpack(byte* bytes, Vector512<ushort> shifts, Vector512<byte> low4) =>
+        Avx512BW.ShiftRightLogicalVariable(Avx512F.BroadcastVector256ToVector512((ulong*)bytes).AsUInt16(), shifts).AsByte() & low4;
+
+    /// <summary><see cref="Sums(Vector512{byte}, sbyte*, int*)"/> with the activations already loaded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Sums(Vector512<byte> nibbles, Vector512<sbyte> values, Vector512<int> offsets, Vector512<short> ones) =>
+        Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(nibbles, values), ones) - offsets);
+
+    /// <summary>Eight floats at <paramref name="scales"/> in both halves: one pair's four lanes per group.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> PairScales(float* scales) => Avx512F.BroadcastVector256ToVector512((double*)scales).AsSingle();
+
+    /// <summary>
+    /// One activation row against four weight rows (the T = 1 path). The loop is written for the JIT: row pointers and
+    /// constants in locals, no branch inside (a last lone group goes through <see cref="Nibbles"/> after it).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Tile1x4(int col, int row, float* scales)
     {
-        int stride = x.Padded / 8;
+        int stride = x.Padded / 8, pairs = x.Padded / Pair, fullPairs = k / Group / 2;
+        long rowBytes = k / 2;
         float* xs = x.Scales + (long)row * stride;
         // Four rows of combined scales: the buffer holds 4 x stride floats.
         for (int j = 0; j < 4; j++) WeightScales(col + j, scales + j * stride, xs);
         sbyte* xv = x.Values + (long)row * x.Padded;
         int* xo = x.Offsets + (long)row * (x.Padded / 4);
-        byte* next = w + (long)(col + 4) * (k / 2);
+        byte* w0 = w + col * rowBytes, w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
+        byte* next = w3 + rowBytes;   // the next column tile's rows follow these four in memory (see TiledProduct.Tile1x4)
+        float* s0 = scales, s1 = scales + stride, s2 = scales + 2 * stride, s3 = scales + 3 * stride;
+        var shifts = Vector512.Create(Vector256<ushort>.Zero, Vector256.Create((ushort)4));
+        var low4 = Vector512.Create((byte)0xF);
+        var ones = Vector512.Create((short)1);
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (int p = 0; p < Pairs; p++)
+        for (int p = 0; p < fullPairs; p++)
         {
-            // The next column tile's rows follow these four in memory (see TiledProduct.Tile1x4).
-            Sse.Prefetch0(next + p * Group);
-            Sse.Prefetch0(next + k / 2 + p * Group);
-            Sse.Prefetch0(next + k + p * Group);
-            Sse.Prefetch0(next + 3L * (k / 2) + p * Group);
+            long at = p * Group;
+            Sse.Prefetch0(next + at);
+            Sse.Prefetch0(next + rowBytes + at);
+            Sse.Prefetch0(next + 2 * rowBytes + at);
+            Sse.Prefetch0(next + 3 * rowBytes + at);
+            var values = Vector512.Load(xv + p * Pair);
+            var offsets = Vector512.Load(xo + 16 * p);
+            a0 = Vector512.FusedMultiplyAdd(Sums(Unpack(w0 + at, shifts, low4), values, offsets, ones), PairScales(s0 + 8 * p), a0);
+            a1 = Vector512.FusedMultiplyAdd(Sums(Unpack(w1 + at, shifts, low4), values, offsets, ones), PairScales(s1 + 8 * p), a1);
+            a2 = Vector512.FusedMultiplyAdd(Sums(Unpack(w2 + at, shifts, low4), values, offsets, ones), PairScales(s2 + 8 * p), a2);
+            a3 = Vector512.FusedMultiplyAdd(Sums(Unpack(w3 + at, shifts, low4), values, offsets, ones), PairScales(s3 + 8 * p), a3);
+        }
+        for (int p = fullPairs; p < pairs; p++)
+        {
             sbyte* values = xv + p * Pair;
             int* offsets = xo + 16 * p;
-            a0 = Vector512.FusedMultiplyAdd(Sums(Nibbles(col, p), values, offsets), Avx512F.BroadcastVector256ToVector512((double*)(scales + 8 * p)).AsSingle(), a0);
-            a1 = Vector512.FusedMultiplyAdd(Sums(Nibbles(col + 1, p), values, offsets), Avx512F.BroadcastVector256ToVector512((double*)(scales + stride + 8 * p)).AsSingle(), a1);
-            a2 = Vector512.FusedMultiplyAdd(Sums(Nibbles(col + 2, p), values, offsets), Avx512F.BroadcastVector256ToVector512((double*)(scales + 2 * stride + 8 * p)).AsSingle(), a2);
-            a3 = Vector512.FusedMultiplyAdd(Sums(Nibbles(col + 3, p), values, offsets), Avx512F.BroadcastVector256ToVector512((double*)(scales + 3 * stride + 8 * p)).AsSingle(), a3);
+            a0 = Vector512.FusedMultiplyAdd(Sums(Nibbles(col, p), values, offsets), PairScales(s0 + 8 * p), a0);
+            a1 = Vector512.FusedMultiplyAdd(Sums(Nibbles(col + 1, p), values, offsets), PairScales(s1 + 8 * p), a1);
+            a2 = Vector512.FusedMultiplyAdd(Sums(Nibbles(col + 2, p), values, offsets), PairScales(s2 + 8 * p), a2);
+            a3 = Vector512.FusedMultiplyAdd(Sums(Nibbles(col + 3, p), values, offsets), PairScales(s3 + 8 * p), a3);
         }
         float* yr = y + (long)row * n + col;
         yr[0] = Vector256.Sum(a0.GetLower() + a0.GetUpper());
@@ -291,34 +316,57 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Tile4x2(int col, int row, float* scales0, float* scales1)
     {
-        long valuesStride = x.Padded, offsetsStride = x.Padded / 4, scalesStride = x.Padded / 8;
-        sbyte* xv = x.Values + row * valuesStride;
-        int* xo = x.Offsets + row * offsetsStride;
-        float* xs = x.Scales + row * scalesStride;
+        int pairs = x.Padded / Pair, fullPairs = k / Group / 2;
+        long valuesStride = x.Padded, offsetsStride = x.Padded / 4, scalesStride = x.Padded / 8, rowBytes = k / 2;
+        sbyte* xv0 = x.Values + row * valuesStride, xv1 = xv0 + valuesStride, xv2 = xv1 + valuesStride, xv3 = xv2 + valuesStride;
+        int* xo0 = x.Offsets + row * offsetsStride, xo1 = xo0 + offsetsStride, xo2 = xo1 + offsetsStride, xo3 = xo2 + offsetsStride;
+        float* xs0 = x.Scales + row * scalesStride, xs1 = xs0 + scalesStride, xs2 = xs1 + scalesStride, xs3 = xs2 + scalesStride;
+        byte* w0 = w + col * rowBytes, w1 = w0 + rowBytes;
+        var shifts = Vector512.Create(Vector256<ushort>.Zero, Vector256.Create((ushort)4));
+        var low4 = Vector512.Create((byte)0xF);
+        var ones = Vector512.Create((short)1);
         Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default;
         Vector512<float> a20 = default, a21 = default, a30 = default, a31 = default;
-        for (int p = 0; p < Pairs; p++)
+        for (int p = 0; p < pairs; p++)
         {
-            var n0 = Nibbles(col, p);
-            var n1 = Nibbles(col + 1, p);
-            var w0 = Avx512F.BroadcastVector256ToVector512((double*)(scales0 + 8 * p)).AsSingle();
-            var w1 = Avx512F.BroadcastVector256ToVector512((double*)(scales1 + 8 * p)).AsSingle();
+            Vector512<byte> n0, n1;
+            if (p < fullPairs)
+            {
+                n0 = Unpack(w0 + p * Group, shifts, low4);
+                n1 = Unpack(w1 + p * Group, shifts, low4);
+            }
+            else
+            {
+                n0 = Nibbles(col, p);
+                n1 = Nibbles(col + 1, p);
+            }
+            var ws0 = PairScales(scales0 + 8 * p);
+            var ws1 = PairScales(scales1 + 8 * p);
+            int v = p * Pair, o = 16 * p, sc = 8 * p;
 
-            var s = Avx512F.BroadcastVector256ToVector512((double*)(xs + 8 * p)).AsSingle();
-            a00 = Vector512.FusedMultiplyAdd(Sums(n0, xv + p * Pair, xo + 16 * p), w0 * s, a00);
-            a01 = Vector512.FusedMultiplyAdd(Sums(n1, xv + p * Pair, xo + 16 * p), w1 * s, a01);
+            var values = Vector512.Load(xv0 + v);
+            var offsets = Vector512.Load(xo0 + o);
+            var s = PairScales(xs0 + sc);
+            a00 = Vector512.FusedMultiplyAdd(Sums(n0, values, offsets, ones), ws0 * s, a00);
+            a01 = Vector512.FusedMultiplyAdd(Sums(n1, values, offsets, ones), ws1 * s, a01);
 
-            s = Avx512F.BroadcastVector256ToVector512((double*)(xs + scalesStride + 8 * p)).AsSingle();
-            a10 = Vector512.FusedMultiplyAdd(Sums(n0, xv + valuesStride + p * Pair, xo + offsetsStride + 16 * p), w0 * s, a10);
-            a11 = Vector512.FusedMultiplyAdd(Sums(n1, xv + valuesStride + p * Pair, xo + offsetsStride + 16 * p), w1 * s, a11);
+            values = Vector512.Load(xv1 + v);
+            offsets = Vector512.Load(xo1 + o);
+            s = PairScales(xs1 + sc);
+            a10 = Vector512.FusedMultiplyAdd(Sums(n0, values, offsets, ones), ws0 * s, a10);
+            a11 = Vector512.FusedMultiplyAdd(Sums(n1, values, offsets, ones), ws1 * s, a11);
 
-            s = Avx512F.BroadcastVector256ToVector512((double*)(xs + 2 * scalesStride + 8 * p)).AsSingle();
-            a20 = Vector512.FusedMultiplyAdd(Sums(n0, xv + 2 * valuesStride + p * Pair, xo + 2 * offsetsStride + 16 * p), w0 * s, a20);
-            a21 = Vector512.FusedMultiplyAdd(Sums(n1, xv + 2 * valuesStride + p * Pair, xo + 2 * offsetsStride + 16 * p), w1 * s, a21);
+            values = Vector512.Load(xv2 + v);
+            offsets = Vector512.Load(xo2 + o);
+            s = PairScales(xs2 + sc);
+            a20 = Vector512.FusedMultiplyAdd(Sums(n0, values, offsets, ones), ws0 * s, a20);
+            a21 = Vector512.FusedMultiplyAdd(Sums(n1, values, offsets, ones), ws1 * s, a21);
 
-            s = Avx512F.BroadcastVector256ToVector512((double*)(xs + 3 * scalesStride + 8 * p)).AsSingle();
-            a30 = Vector512.FusedMultiplyAdd(Sums(n0, xv + 3 * valuesStride + p * Pair, xo + 3 * offsetsStride + 16 * p), w0 * s, a30);
-            a31 = Vector512.FusedMultiplyAdd(Sums(n1, xv + 3 * valuesStride + p * Pair, xo + 3 * offsetsStride + 16 * p), w1 * s, a31);
+            values = Vector512.Load(xv3 + v);
+            offsets = Vector512.Load(xo3 + o);
+            s = PairScales(xs3 + sc);
+            a30 = Vector512.FusedMultiplyAdd(Sums(n0, values, offsets, ones), ws0 * s, a30);
+            a31 = Vector512.FusedMultiplyAdd(Sums(n1, values, offsets, ones), ws1 * s, a31);
         }
         float* yr = y + (long)row * n + col;
         yr[0] = Vector256.Sum(a00.GetLower() + a00.GetUpper()); yr[1] = Vector256.Sum(a01.GetLower() + a01.GetUpper()); yr += n;

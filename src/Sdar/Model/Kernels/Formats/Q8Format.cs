@@ -7,15 +7,14 @@ namespace Sdar.Model.Kernels.Formats;
 /// <summary>
 /// Q8_0 weights: int8 values, one fp16 scale per group of 32 inputs (<see cref="QuantizedGroup"/>).
 /// <para>
-/// The activations stay float: each weight vector is widened (vpmovsxbd), converted and multiplied by its group's
+/// With float activations: each weight vector is widened (vpmovsxbd), converted and multiplied by its group's
 /// scale in registers, then FMA'd into the output's accumulator exactly as the F32 kernel would with the
 /// dequantized matrix, so every result equals the F32 kernel's over <see cref="Dequantize"/>d weights, bit for bit
 /// (the tests check it).
 /// </para>
 /// <para>
-/// With <see cref="KernelSettings.Int8Activations"/> the activations are quantized too and the groups go through
-/// integer dot products (<see cref="Int8Product{TRows}"/>, ggml's Q8_0 x Q8_0): a second rounding, and without
-/// VNNI (not exposed by .NET 10) no faster here, so it is off by default.
+/// With <see cref="KernelSettings.Int8Activations"/> (the default) the activations are quantized too and the groups
+/// go through integer dot products (<see cref="Q8Int8Product"/>, ggml's Q8_0 x Q8_0): a second rounding.
 /// </para>
 /// </summary>
 internal sealed unsafe class Q8Format : IWeightFormat
@@ -34,7 +33,7 @@ internal sealed unsafe class Q8Format : IWeightFormat
     {
         if (settings.Int8Activations)
         {
-            Int8Activations.Multiply(products, x, rows, k, settings, w => new Int8Rows((sbyte*)w.Data, w.Scales, k));
+            Q8Int8Product.Multiply(products, x, rows, k, settings);
             return;
         }
         var jobs = new TiledProduct<Rows>[products.Length];
@@ -44,24 +43,6 @@ internal sealed unsafe class Q8Format : IWeightFormat
             jobs[i] = new(new Rows((sbyte*)w.Data, w.Scales, k), x, (float*)products[i].Y, rows, w.Rows, k, settings.UseVector512);
         }
         MatMul.Run(jobs, settings.Threads);
-    }
-
-    /// <summary>The stored int8 values as they are, for <see cref="Int8Product{TRows}"/>.</summary>
-    private readonly struct Int8Rows(sbyte* w, ushort* scales, int k) : IInt8Rows
-    {
-        public long Row(int col) => (long)col * k;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector256<sbyte> Group(long row, int c) => Vector256.Load(w + row + c);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<sbyte> Pair(long row, int c) => Vector512.Load(w + row + c);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public float Scale(long row, int c) => QuantizedGroup.ScaleToFloat(scales[(row + c) / Q8Format.Group]);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(long row, int c) => Sse.Prefetch0(w + row + c);
     }
 
     /// <summary>Each vector of int8 weights widened (vpmovsxbd), converted and multiplied by its group's scale.</summary>
