@@ -33,6 +33,7 @@ internal static class BenchCommand
         kernelFlags.AddTo(command);
         command.Add(EngineBenchCommand.Create());
         command.Add(ServeBenchCommand.Create());
+        command.Add(KernelBenchCommand.Create());
         command.SetAction(parse =>
         {
             CliParsing.Require(parse.Given(model) != parse.Given(shape), "give exactly one of --model DIR or --shape NAME");

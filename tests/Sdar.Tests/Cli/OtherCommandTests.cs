@@ -116,6 +116,27 @@ public class OtherCommandTests
     }
 
     [Fact]
+    public void Bench_kernels_times_every_format_and_activation_kind_and_checks_its_flags()
+    {
+        var (code, output, error) = CliRunner.Run("bench", "kernels", "--n", "8", "--k", "64", "--tokens", "1,5", "--rounds", "1", "--json");
+        Assert.True(code == 0, error);
+        var cases = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        int perT = System.Runtime.Intrinsics.X86.Avx2.IsSupported ? 5 : 3;   // bf16, then q8 and q4 on int8 (AVX2) and float
+        Assert.Equal(2 * perT, cases.Count);
+        foreach (var json in cases)
+        {
+            foreach (var field in new[] { "tokens", "weights", "activations", "ms", "weight_gb_per_s", "ratio_to_bf16" })
+                Assert.True(json.TryGetProperty(field, out _), $"missing {field}");
+            Assert.True(json.GetProperty("ms").GetDouble() > 0);
+        }
+        Assert.Equal(1.0, cases.Single(c => c.GetProperty("tokens").GetInt32() == 5 && c.GetProperty("weights").GetString() == "bf16").GetProperty("ratio_to_bf16").GetDouble());
+        Assert.Contains(cases, c => c.GetProperty("weights").GetString() == "q4" && c.GetProperty("activations").GetString() == "float");
+        (code, _, error) = CliRunner.Run("bench", "kernels", "--k", "48");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--k: expected a multiple of 32", error);
+    }
+
+    [Fact]
     public void Bench_runs_a_quantized_folder_given_as_model()
     {
         using var dir = new Sdar.Tests.Checkpoints.TempDir();
