@@ -26,7 +26,7 @@ namespace Sdar.Model.Kernels.Formats;
 /// </para>
 /// </summary>
 internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Product.Activations x, float* y, int rows, int n, int k, bool wide)
-    : MatMul.IJob
+    : MatMul.IJob, IScaledTiles
 {
     private const int Group = QuantizedGroup.Size, Pair = 2 * Group;
 
@@ -117,6 +117,7 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
     public int N => n;
     public int Rows => rows;
     public int K => k;
+    public int ScaleStride => x.Padded / 8;
 
     private int Groups => k / Group;
     private int Pairs => x.Padded / Pair;
@@ -124,41 +125,16 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Columns(int start, int end)
     {
-        int col = start;
-        if (wide && end - start >= 4)
-        {
-            // Per weight row, four lanes per group of its scales (times the activation row's, in Tile1x4).
-            var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(4 * (x.Padded / 8));
-            try
-            {
-                fixed (float* scales = buffer)
-                    for (; col + 4 <= end; col += 4)
-                    {
-                        int row = 0;
-                        if (rows >= 4)
-                        {
-                            WeightScales(col, scales);
-                            WeightScales(col + 1, scales + x.Padded / 8);
-                            for (; row + 4 <= rows; row += 4) Tile4x2(col, row, scales, scales + x.Padded / 8);
-                            WeightScales(col + 2, scales);
-                            WeightScales(col + 3, scales + x.Padded / 8);
-                            for (row = 0; row + 4 <= rows; row += 4) Tile4x2(col + 2, row, scales, scales + x.Padded / 8);
-                        }
-                        for (; row < rows; row++) Tile1x4(col, row, scales);
-                    }
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<float>.Shared.Return(buffer);
-            }
-        }
+        int col = wide ? ScaledTiles.Run(this, start, end, rows) : start;
         for (; col < end; col++)
             for (int row = 0; row < rows; row++) y[(long)row * n + col] = Dot(col, row);
     }
 
     /// <summary>Each group's weight scale four times, 0 for the padding group; then, if given, times the activation row's.</summary>
+    public void WeightScales(int col, float* target) => WeightScales(col, target, null);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void WeightScales(int col, float* target, float* activationScales = null)
+    private void WeightScales(int col, float* target, float* activationScales)
     {
         ushort* bits = wScales + (long)col * Groups;
         int group = 0;
@@ -263,7 +239,7 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
     /// constants in locals, no branch inside (a last lone group goes through <see cref="Nibbles"/> after it).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Tile1x4(int col, int row, float* scales)
+    public void Tile1x4(int col, int row, float* scales)
     {
         int stride = x.Padded / 8, pairs = x.Padded / Pair, fullPairs = k / Group / 2;
         long rowBytes = k / 2;
@@ -314,7 +290,7 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
     /// the weight rows' (<paramref name="scales0"/>, <paramref name="scales1"/>) times each activation row's.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Tile4x2(int col, int row, float* scales0, float* scales1)
+    public void Tile4x2(int col, int row, float* scales0, float* scales1)
     {
         int pairs = x.Padded / Pair, fullPairs = k / Group / 2;
         long valuesStride = x.Padded, offsetsStride = x.Padded / 4, scalesStride = x.Padded / 8, rowBytes = k / 2;

@@ -21,7 +21,7 @@ namespace Sdar.Model.Kernels.Formats;
 /// </para>
 /// </summary>
 internal readonly unsafe struct Q8Int8Product(sbyte* w, ushort* wScales, Q8Int8Product.Activations x, float* y, int rows, int n, int k, bool wide)
-    : MatMul.IJob
+    : MatMul.IJob, IScaledTiles
 {
     private const int Group = QuantizedGroup.Size, Pair = 2 * Group;
 
@@ -72,45 +72,22 @@ internal readonly unsafe struct Q8Int8Product(sbyte* w, ushort* wScales, Q8Int8P
     public int N => n;
     public int Rows => rows;
     public int K => k;
+    public int ScaleStride => k / Group;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Columns(int start, int end)
     {
-        int col = start, groups = k / Group;
         // The tiles walk whole pairs of groups; an odd number of groups (not in any real shape) takes the Dot path.
-        if (wide && (groups & 1) == 0 && end - start >= 4)
-        {
-            var buffer = System.Buffers.ArrayPool<float>.Shared.Rent(4 * groups);
-            try
-            {
-                fixed (float* scales = buffer)
-                    for (; col + 4 <= end; col += 4)
-                    {
-                        int row = 0;
-                        if (rows >= 4)
-                        {
-                            WeightScales(col, scales);
-                            WeightScales(col + 1, scales + groups);
-                            for (; row + 4 <= rows; row += 4) Tile4x2(col, row, scales, scales + groups);
-                            WeightScales(col + 2, scales);
-                            WeightScales(col + 3, scales + groups);
-                            for (row = 0; row + 4 <= rows; row += 4) Tile4x2(col + 2, row, scales, scales + groups);
-                        }
-                        for (; row < rows; row++) Tile1x4(col, row, scales);
-                    }
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<float>.Shared.Return(buffer);
-            }
-        }
+        int col = wide && (k / Group & 1) == 0 ? ScaledTiles.Run(this, start, end, rows) : start;
         for (; col < end; col++)
             for (int row = 0; row < rows; row++) y[(long)row * n + col] = Dot(col, row);
     }
 
     /// <summary>Row <paramref name="col"/>'s group scales as floats; times <paramref name="activationScales"/>' if given.</summary>
+    public void WeightScales(int col, float* target) => WeightScales(col, target, null);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void WeightScales(int col, float* target, float* activationScales = null)
+    private void WeightScales(int col, float* target, float* activationScales)
     {
         int groups = k / Group, group = 0;
         ushort* bits = wScales + (long)col * groups;
@@ -186,7 +163,7 @@ internal readonly unsafe struct Q8Int8Product(sbyte* w, ushort* wScales, Q8Int8P
     /// and <paramref name="scales"/> receives the four rows' weight x activation scales.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Tile1x4(int col, int row, float* scales)
+    public void Tile1x4(int col, int row, float* scales)
     {
         int groups = k / Group;
         float* xs = x.Scales + (long)row * groups;
@@ -223,7 +200,7 @@ internal readonly unsafe struct Q8Int8Product(sbyte* w, ushort* wScales, Q8Int8P
     /// scales once for four rows; each activation row's scales come eight lanes per group from the buffer.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Tile4x2(int col, int row, float* scales0, float* scales1)
+    public void Tile4x2(int col, int row, float* scales0, float* scales1)
     {
         int groups = k / Group;
         sbyte* x0 = x.Values + (long)row * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
