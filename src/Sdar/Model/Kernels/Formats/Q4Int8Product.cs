@@ -38,11 +38,14 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
     /// The activations as the kernel reads them, per row: <see cref="Padded"/> int8 values permuted by quads, the
     /// offsets 8 x (sum of each lane's eight activations) as int32 (16 per quad), and each group's scale four times.
     /// </summary>
-    public readonly struct Activations(sbyte* values, int* offsets, float* scales, int padded)
+    public readonly struct Activations(sbyte* values, int* offsets, float* scales, float* groupScales, int padded)
     {
         public readonly sbyte* Values = values;
         public readonly int* Offsets = offsets;
         public readonly float* Scales = scales;
+
+        /// <summary>One scale per group (rows, k / 32), as <see cref="Int8Activations.Quantize"/> wrote them.</summary>
+        public readonly float* GroupScales = groupScales;
 
         /// <summary>Inputs per row rounded up to a whole quad of groups (128).</summary>
         public readonly int Padded = padded;
@@ -102,7 +105,7 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
             {
                 Int8Activations.Quantize(x, rows, k, (sbyte*)qPtr, groupScalesPtr);
                 Activations.Prepare((sbyte*)qPtr, groupScalesPtr, rows, k, (sbyte*)valuesPtr, offsetsPtr, scalesPtr);
-                var activations = new Activations((sbyte*)valuesPtr, offsetsPtr, scalesPtr, padded);
+                var activations = new Activations((sbyte*)valuesPtr, offsetsPtr, scalesPtr, groupScalesPtr, padded);
                 var jobs = new Q4Int8Product[products.Length];
                 for (int i = 0; i < jobs.Length; i++)
                 {
@@ -238,6 +241,11 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Tile1x4(int col, int row, float* scales)
     {
+        if (k % (16 * Group) == 0)
+        {
+            Tile1x4ByBlocks(col, row);
+            return;
+        }
         int stride = x.Padded / 8, quads = x.Padded / Quad, fullQuads = k / Group / 4;
         long rowBytes = k / 2;
         float* xs = x.Scales + (long)row * stride;
@@ -274,6 +282,63 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
             a2 = Vector512.FusedMultiplyAdd(Sums(b & low4, (b.AsUInt16() >>> 4).AsByte() & low4, lowX, highX, offsets, ones), Vector512.Load(s2 + 16 * quad), a2);
             b = Vector512.Load(full ? w3 + at : scratch + 3 * QuadBytes);
             a3 = Vector512.FusedMultiplyAdd(Sums(b & low4, (b.AsUInt16() >>> 4).AsByte() & low4, lowX, highX, offsets, ones), Vector512.Load(s3 + 16 * quad), a3);
+        }
+        float* yr = y + (long)row * n + col;
+        yr[0] = Vector256.Sum(a0.GetLower() + a0.GetUpper());
+        yr[1] = Vector256.Sum(a1.GetLower() + a1.GetUpper());
+        yr[2] = Vector256.Sum(a2.GetLower() + a2.GetUpper());
+        yr[3] = Vector256.Sum(a3.GetLower() + a3.GetUpper());
+    }
+
+    /// <summary>
+    /// <see cref="Tile1x4"/> for rows of whole blocks of 16 groups (every real shape): the scales never go through a
+    /// buffer. Per block and weight row, its 16 fp16 scales are converted and multiplied by the activation row's in
+    /// one register, and each quad's four-lanes-per-group vector is permuted out of it: the same products, in the same
+    /// lanes, as the buffer holds.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Tile1x4ByBlocks(int col, int row)
+    {
+        int groups = k / Group, stride = x.Padded / 8;
+        long rowBytes = k / 2;
+        float* xg = x.GroupScales + (long)row * groups;
+        sbyte* xv = x.Values + (long)row * x.Padded;
+        int* xo = x.Offsets + (long)row * stride;
+        byte* w0 = w + col * rowBytes, w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
+        byte* next = w3 + rowBytes;   // the next column tile's rows follow these four in memory (see TiledProduct.Tile1x4)
+        ushort* bits0 = wScales + (long)col * groups, bits1 = bits0 + groups, bits2 = bits1 + groups, bits3 = bits2 + groups;
+        var low4 = Vector512.Create((byte)0xF);
+        var ones = Vector512.Create((short)1);
+        var spread = Vector512.Create(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+        var four = Vector512.Create(4);
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int block = 0; block < groups / 16; block++)
+        {
+            var xs = Vector512.Load(xg + 16 * block);
+            var d0 = QuantizedGroup.ScalesToFloat(bits0 + 16 * block) * xs;
+            var d1 = QuantizedGroup.ScalesToFloat(bits1 + 16 * block) * xs;
+            var d2 = QuantizedGroup.ScalesToFloat(bits2 + 16 * block) * xs;
+            var d3 = QuantizedGroup.ScalesToFloat(bits3 + 16 * block) * xs;
+            var lanes = spread;   // quad j of the block: groups 4j..4j+3, four lanes each
+            for (int quad = 4 * block; quad < 4 * block + 4; quad++, lanes += four)
+            {
+                long at = quad * QuadBytes;
+                Sse.Prefetch0(next + at);
+                Sse.Prefetch0(next + rowBytes + at);
+                Sse.Prefetch0(next + 2 * rowBytes + at);
+                Sse.Prefetch0(next + 3 * rowBytes + at);
+                var lowX = Vector512.Load(xv + quad * Quad);
+                var highX = Vector512.Load(xv + quad * Quad + QuadBytes);
+                var offsets = Vector512.Load(xo + 16 * quad);
+                var b = Vector512.Load(w0 + at);
+                a0 = Vector512.FusedMultiplyAdd(Sums(b & low4, (b.AsUInt16() >>> 4).AsByte() & low4, lowX, highX, offsets, ones), Avx512F.PermuteVar16x32(d0, lanes), a0);
+                b = Vector512.Load(w1 + at);
+                a1 = Vector512.FusedMultiplyAdd(Sums(b & low4, (b.AsUInt16() >>> 4).AsByte() & low4, lowX, highX, offsets, ones), Avx512F.PermuteVar16x32(d1, lanes), a1);
+                b = Vector512.Load(w2 + at);
+                a2 = Vector512.FusedMultiplyAdd(Sums(b & low4, (b.AsUInt16() >>> 4).AsByte() & low4, lowX, highX, offsets, ones), Avx512F.PermuteVar16x32(d2, lanes), a2);
+                b = Vector512.Load(w3 + at);
+                a3 = Vector512.FusedMultiplyAdd(Sums(b & low4, (b.AsUInt16() >>> 4).AsByte() & low4, lowX, highX, offsets, ones), Avx512F.PermuteVar16x32(d3, lanes), a3);
+            }
         }
         float* yr = y + (long)row * n + col;
         yr[0] = Vector256.Sum(a0.GetLower() + a0.GetUpper());
