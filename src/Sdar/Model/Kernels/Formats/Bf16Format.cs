@@ -97,6 +97,6 @@ internal sealed unsafe class Bf16Format : IWeightFormat
         public float Scalar(long row, int i) => Bf16ToFloat(w[row + i]);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(long row, int c) => Sse.Prefetch0(w + row + c);
+        public void Prefetch(long row, int c) => Sse.Prefetch1(w + row + c);
     }
 }

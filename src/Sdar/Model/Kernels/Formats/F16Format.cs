@@ -47,6 +47,6 @@ internal sealed unsafe class F16Format : IWeightFormat
         public float Scalar(long row, int i) => (float)w[row + i];
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(long row, int c) => System.Runtime.Intrinsics.X86.Sse.Prefetch0(w + row + c);
+        public void Prefetch(long row, int c) => System.Runtime.Intrinsics.X86.Sse.Prefetch1(w + row + c);
     }
 }

@@ -42,6 +42,6 @@ internal sealed unsafe class F32Format : IWeightFormat
         public float Scalar(long row, int i) => w[row + i];
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(long row, int c) => Sse.Prefetch0(w + row + c);
+        public void Prefetch(long row, int c) => Sse.Prefetch1(w + row + c);
     }
 }

@@ -98,7 +98,7 @@ internal sealed unsafe class Q4Format : IWeightFormat
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Prefetch(long row, int c)
         {
-            if ((c & 63) == 0) Sse.Prefetch0(w + (row + c) / 2);
+            if ((c & 63) == 0) Sse.Prefetch1(w + (row + c) / 2);
         }
     }
 }

@@ -267,10 +267,10 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
         {
             long at = quad * QuadBytes;
             bool full = quad < fullQuads;
-            Sse.Prefetch0(next + at);
-            Sse.Prefetch0(next + rowBytes + at);
-            Sse.Prefetch0(next + 2 * rowBytes + at);
-            Sse.Prefetch0(next + 3 * rowBytes + at);
+            Sse.Prefetch1(next + at);
+            Sse.Prefetch1(next + rowBytes + at);
+            Sse.Prefetch1(next + 2 * rowBytes + at);
+            Sse.Prefetch1(next + 3 * rowBytes + at);
             var lowX = Vector512.Load(xv + quad * Quad);
             var highX = Vector512.Load(xv + quad * Quad + QuadBytes);
             var offsets = Vector512.Load(xo + 16 * quad);
@@ -323,10 +323,10 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
             for (int quad = 4 * block; quad < 4 * block + 4; quad++, lanes += four)
             {
                 long at = quad * QuadBytes;
-                Sse.Prefetch0(next + at);
-                Sse.Prefetch0(next + rowBytes + at);
-                Sse.Prefetch0(next + 2 * rowBytes + at);
-                Sse.Prefetch0(next + 3 * rowBytes + at);
+                Sse.Prefetch1(next + at);
+                Sse.Prefetch1(next + rowBytes + at);
+                Sse.Prefetch1(next + 2 * rowBytes + at);
+                Sse.Prefetch1(next + 3 * rowBytes + at);
                 var lowX = Vector512.Load(xv + quad * Quad);
                 var highX = Vector512.Load(xv + quad * Quad + QuadBytes);
                 var offsets = Vector512.Load(xo + 16 * quad);

@@ -78,6 +78,6 @@ internal sealed unsafe class Q8Format : IWeightFormat
         public float Scalar(long row, int i) => w[row + i] * QuantizedGroup.ScaleToFloat(scales[(row + i) / Group]);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Prefetch(long row, int c) => Sse.Prefetch0(w + row + c);
+        public void Prefetch(long row, int c) => Sse.Prefetch1(w + row + c);
     }
 }

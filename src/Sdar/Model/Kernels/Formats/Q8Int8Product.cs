@@ -176,10 +176,10 @@ internal readonly unsafe struct Q8Int8Product(sbyte* w, ushort* wScales, Q8Int8P
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (int c = 0; c < k; c += Pair)
         {
-            Sse.Prefetch0(next + c);
-            Sse.Prefetch0(next + k + c);
-            Sse.Prefetch0(next + 2L * k + c);
-            Sse.Prefetch0(next + 3L * k + c);
+            Sse.Prefetch1(next + c);
+            Sse.Prefetch1(next + k + c);
+            Sse.Prefetch1(next + 2L * k + c);
+            Sse.Prefetch1(next + 3L * k + c);
             var xv = Vector512.Load(xr + c);
             var minusX = -xv;
             int g = c / Group;

@@ -44,7 +44,11 @@ internal unsafe interface IWeightRows
     /// <summary>Weight <paramref name="i"/> of <paramref name="row"/>, for inputs past the last whole chunk.</summary>
     float Scalar(long row, int i);
 
-    /// <summary>Asks for the bytes of <paramref name="row"/> holding the chunk at <paramref name="c"/> (see Tile1x4).</summary>
+    /// <summary>
+    /// Asks for the bytes of <paramref name="row"/> holding the chunk at <paramref name="c"/> (see Tile1x4), into L2
+    /// (prefetcht1) and not L1: a column tile ahead is 4 rows of a few KB, which in the 32 KB L1 evicts the activations
+    /// and the current rows; measured here, T = 1 products took 20-35 % less time with t1 than with t0.
+    /// </summary>
     void Prefetch(long row, int c);
 }
 
