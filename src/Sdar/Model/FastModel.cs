@@ -168,35 +168,14 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             for (int r = 0; r < R; r++) VectorMath.RmsNorm(h.AsSpan(r * H, H), _inputNorms[l], normed.AsSpan(r * H, H), eps);
             MatMul.Compute(_kernels, normed, R, (layer.QProj, q), (layer.KProj, k), (layer.VProj, v));
 
-            for (int s = 0; s < batch.Count; s++)
-            {
-                var cache = batch[s].Cache;
-                int stored = batch[s].StoredCount;
-                for (int t = 0; t < batch[s].Tokens.Length; t++)
-                {
-                    int r = rowStart[s] + t, position = cache.Length + t;
-                    var rowCos = cos.AsSpan(r * half, half);
-                    var rowSin = sin.AsSpan(r * half, half);
-                    for (int head = 0; head < nq; head++)
-                    {
-                        var qh = q.AsSpan(r * qWidth + head * hd, hd);
-                        VectorMath.RmsNorm(qh, _qNorms[l], qh, eps);
-                        RotateHalf(qh, rowCos, rowSin);
-                    }
-                    for (int head = 0; head < nkv; head++)
-                    {
-                        var kh = k.AsSpan(r * kvWidth + head * hd, hd);
-                        VectorMath.RmsNorm(kh, _kNorms[l], kh, eps);
-                        RotateHalf(kh, rowCos, rowSin);
-                        if (t < stored) cache.Write(l, head, position, kh, v.AsSpan(r * kvWidth + head * hd, hd));
-                    }
-                }
-            }
-
+            // One task per (sequence, KV head): the QK norms and RoPE of its query and key heads, the new keys and
+            // values into the cache, then attention. Done by the workers rather than by the caller before the dispatch
+            // (the same arithmetic per head), so that none of it runs while the other workers wait.
             int tasks = batch.Count * nkv;
             WorkerPool.For(tasks, _kernels.Threads, task =>
             {
                 int s = task / nkv, kvHead = task % nkv;
+                PrepareHeads(l, batch[s], rowStart[s], kvHead, q, k, v, cos, sin);
                 Attend(l, batch[s], rowStart[s], kvHead, q, k, v, attnOut);
             });
 
@@ -251,6 +230,35 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
         for (int s = 0; s < batch.Count; s++)
             results[s] = all.AsSpan(firstWanted[s] * V, (firstWanted[s + 1] - firstWanted[s]) * V).ToArray();
         return results;
+    }
+
+    /// <summary>
+    /// RMS norm and RoPE of the query heads sharing KV head <paramref name="kvHead"/> and of that key head, for every
+    /// new token of one sequence, and the stored tokens' keys and values written to its cache.
+    /// </summary>
+    private void PrepareHeads(int layer, SequenceInput input, int firstRow, int kvHead, float[] q, float[] k, float[] v, float[] cos, float[] sin)
+    {
+        var c = Config;
+        int hd = c.HeadDim, half = hd / 2, group = c.NumAttentionHeads / c.NumKeyValueHeads;
+        int qWidth = c.NumAttentionHeads * hd, kvWidth = c.NumKeyValueHeads * hd;
+        float eps = (float)c.RmsNormEps;
+        var cache = input.Cache;
+        for (int t = 0; t < input.Tokens.Length; t++)
+        {
+            int r = firstRow + t;
+            var rowCos = cos.AsSpan(r * half, half);
+            var rowSin = sin.AsSpan(r * half, half);
+            for (int g = 0; g < group; g++)
+            {
+                var qh = q.AsSpan(r * qWidth + (kvHead * group + g) * hd, hd);
+                VectorMath.RmsNorm(qh, _qNorms[layer], qh, eps);
+                RotateHalf(qh, rowCos, rowSin);
+            }
+            var kh = k.AsSpan(r * kvWidth + kvHead * hd, hd);
+            VectorMath.RmsNorm(kh, _kNorms[layer], kh, eps);
+            RotateHalf(kh, rowCos, rowSin);
+            if (t < input.StoredCount) cache.Write(layer, kvHead, cache.Length + t, kh, v.AsSpan(r * kvWidth + kvHead * hd, hd));
+        }
     }
 
     /// <summary>
@@ -350,8 +358,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
         int inter = mlp.GateProj.Rows;
         var gate = workspace.Gate((long)rows * inter);
         var up = workspace.Up((long)rows * inter);
-        MatMul.Compute(_kernels, x, rows, (mlp.GateProj, gate), (mlp.UpProj, up));
-        VectorMath.SwiGlu(gate.AsSpan(0, rows * inter), up.AsSpan(0, rows * inter));
+        MatMul.ComputeSwiGlu(_kernels, x, rows, mlp.GateProj, gate, mlp.UpProj, up);
         MatMul.Compute(_kernels, mlp.DownProj, gate, rows, output);
     }
 

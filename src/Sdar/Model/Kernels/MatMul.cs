@@ -55,7 +55,40 @@ public static unsafe class MatMul
         }
     }
 
-    private static void ComputeShared(KernelSettings settings, ReadOnlySpan<float> x, int rows, ReadOnlySpan<(WeightTensor W, IntPtr Y)> products)
+    /// <summary>
+    /// gate = silu(x Wg^T) * (x Wu^T), the SwiGLU of an MLP (<paramref name="up"/> receives x Wu^T). The workers apply
+    /// the activation to each chunk of columns as soon as both products have written it, rather than the caller in one
+    /// pass over (rows, intermediate) afterwards while the other workers wait (~5 % of a forward of sdar-mini on two
+    /// threads). Element by element the same arithmetic as <see cref="VectorMath.SwiGlu"/> over the whole matrix.
+    /// </summary>
+    public static void ComputeSwiGlu(KernelSettings settings, ReadOnlySpan<float> x, int rows, WeightTensor gateWeights, float[] gate, WeightTensor upWeights, float[] up)
+    {
+        ArgumentNullException.ThrowIfNull(gateWeights);
+        ArgumentNullException.ThrowIfNull(upWeights);
+        ArgumentNullException.ThrowIfNull(gate);
+        ArgumentNullException.ThrowIfNull(up);
+        int n = gateWeights.Rows;
+        if (upWeights.Rows != n) throw new ArgumentException($"SwiGLU: gate has {n} outputs, up {upWeights.Rows}", nameof(upWeights));
+        var pinnedGate = System.Runtime.InteropServices.GCHandle.Alloc(gate, System.Runtime.InteropServices.GCHandleType.Pinned);
+        var pinnedUp = System.Runtime.InteropServices.GCHandle.Alloc(up, System.Runtime.InteropServices.GCHandleType.Pinned);
+        try
+        {
+            if (gate.LongLength < (long)rows * n || up.LongLength < (long)rows * n) throw new ArgumentException("matmul output buffer too small");
+            float* g = (float*)pinnedGate.AddrOfPinnedObject(), u = (float*)pinnedUp.AddrOfPinnedObject();
+            ComputeShared(settings, x, rows, [(gateWeights, (IntPtr)g), (upWeights, (IntPtr)u)], (start, end) =>
+            {
+                for (int r = 0; r < rows; r++)
+                    VectorMath.SwiGlu(new Span<float>(g + (long)r * n + start, end - start), new ReadOnlySpan<float>(u + (long)r * n + start, end - start));
+            });
+        }
+        finally
+        {
+            pinnedGate.Free();
+            pinnedUp.Free();
+        }
+    }
+
+    private static void ComputeShared(KernelSettings settings, ReadOnlySpan<float> x, int rows, ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, ColumnsDone? done = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (rows == 0 || products.Length == 0) return;
@@ -66,12 +99,13 @@ public static unsafe class MatMul
             {
                 // Mixed shapes or precisions: one product at a time.
                 foreach (var product in products) ComputeShared(settings, x, rows, [product]);
+                done?.Invoke(0, products[0].W.Rows);
                 return;
             }
         if (x.Length < (long)rows * k) throw new ArgumentException("matmul input buffer too small");
         fixed (float* xPtr = x)
         {
-            WeightFormats.Of(dtype).Multiply(products, xPtr, rows, k, settings);
+            WeightFormats.Of(dtype).Multiply(products, xPtr, rows, k, settings, done);
         }
     }
 
@@ -99,10 +133,18 @@ public static unsafe class MatMul
     }
 
     /// <summary>
-    /// Splits every job's output columns into chunks (multiples of the column tile), enough to balance the workers,
-    /// and runs all chunks of all jobs in one parallel loop.
+    /// Called by the worker that computed them, once per chunk of output columns [start, end), after every product of
+    /// a call has written those columns for all rows: an element-wise step that would otherwise be a serial pass over
+    /// the outputs while the other workers wait (the SwiGLU of an MLP).
     /// </summary>
-    internal static void Run<TJob>(TJob[] jobs, int threads) where TJob : struct, IJob
+    internal delegate void ColumnsDone(int start, int end);
+
+    /// <summary>
+    /// Splits every job's output columns into chunks (multiples of the column tile), enough to balance the workers,
+    /// and runs all chunks of all jobs in one parallel loop. With <paramref name="done"/> the jobs share one N and each
+    /// chunk is the same columns of every job, followed by <paramref name="done"/> on them.
+    /// </summary>
+    internal static void Run<TJob>(TJob[] jobs, int threads, ColumnsDone? done = null) where TJob : struct, IJob
     {
         long work = 0;
         int totalColumns = 0;
@@ -111,10 +153,14 @@ public static unsafe class MatMul
             work += (long)job.N * job.Rows * job.K;
             totalColumns += job.N;
         }
+        if (done is not null)
+            foreach (var job in jobs)
+                if (job.N != jobs[0].N) throw new ArgumentException("products whose columns are finished together must have the same number of outputs", nameof(jobs));
         // Multiply-adds below which one dispatch to the workers costs more than it saves (about 10 us of work).
         if (threads <= 1 || work < 65_536)
         {
             foreach (var job in jobs) job.Columns(0, job.N);
+            done?.Invoke(0, jobs[0].N);
             return;
         }
         // Few rows: the product streams the weights once and is bandwidth-bound; long contiguous chunks per worker
@@ -122,6 +168,18 @@ public static unsafe class MatMul
         // Many rows: compute-bound, smaller chunks balance the workers.
         int rows = jobs[0].Rows;
         int targetChunks = threads * (rows <= TileRows ? 2 : 8);
+        if (done is not null)
+        {
+            int n = jobs[0].N;
+            int perColumns = Math.Max(TileCols, (n + targetChunks - 1) / targetChunks / TileCols * TileCols);
+            WorkerPool.For((n + perColumns - 1) / perColumns, threads, c =>
+            {
+                int start = c * perColumns, end = Math.Min(n, start + perColumns);
+                foreach (var job in jobs) job.Columns(start, end);
+                done(start, end);
+            });
+            return;
+        }
         int perChunk = Math.Max(TileCols, (totalColumns + targetChunks - 1) / targetChunks / TileCols * TileCols);
         var chunks = new List<(int Job, int Start, int End)>();
         for (int j = 0; j < jobs.Length; j++)

@@ -55,6 +55,19 @@ public static unsafe class VectorMath
                 var silu = g / (Vector512<float>.One + Vector512.Exp(-g));
                 (silu * Vector512.Create(up.Slice(i, 16))).CopyTo(gate.Slice(i, 16));
             }
+            if (i < gate.Length)
+            {
+                // The tail through the same vector arithmetic (padded), so that an element's result never depends on
+                // where the span it came in starts or ends (MatMul.ComputeSwiGlu applies this to chunks of columns).
+                Span<float> g = stackalloc float[16], u = stackalloc float[16];
+                g.Clear();
+                u.Clear();
+                gate[i..].CopyTo(g);
+                up.Slice(i, gate.Length - i).CopyTo(u);
+                SwiGlu(g, u);
+                g[..(gate.Length - i)].CopyTo(gate[i..]);
+            }
+            return;
         }
         for (; i < gate.Length; i++) gate[i] = gate[i] / (1f + MathF.Exp(-gate[i])) * up[i];
     }

@@ -18,12 +18,12 @@ internal sealed unsafe class F16Format : IWeightFormat
 
     public float Dequantize(WeightTensor w, long index) => (float)((Half*)w.Data)[index];
 
-    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings)
+    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done)
     {
         var jobs = new TiledProduct<Rows>[products.Length];
         for (int i = 0; i < jobs.Length; i++)
             jobs[i] = new(new Rows((Half*)products[i].W.Data, k), x, (float*)products[i].Y, rows, products[i].W.Rows, k, settings.UseVector512);
-        MatMul.Run(jobs, settings.Threads);
+        MatMul.Run(jobs, settings.Threads, done);
     }
 
     /// <summary>F32's chunks, widened one element at a time (only ever into the scratch rows).</summary>

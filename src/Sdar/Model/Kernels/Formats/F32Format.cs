@@ -15,12 +15,12 @@ internal sealed unsafe class F32Format : IWeightFormat
 
     public float Dequantize(WeightTensor w, long index) => ((float*)w.Data)[index];
 
-    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings)
+    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done)
     {
         var jobs = new TiledProduct<Rows>[products.Length];
         for (int i = 0; i < jobs.Length; i++)
             jobs[i] = new(new Rows((float*)products[i].W.Data, k), x, (float*)products[i].Y, rows, products[i].W.Rows, k, settings.UseVector512);
-        MatMul.Run(jobs, settings.Threads);
+        MatMul.Run(jobs, settings.Threads, done);
     }
 
     /// <summary>Rows of <paramref name="k"/> floats at <paramref name="w"/> (also the F16 kernel's widened rows).</summary>

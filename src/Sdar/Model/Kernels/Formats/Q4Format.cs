@@ -30,11 +30,11 @@ internal sealed unsafe class Q4Format : IWeightFormat
         return (nibble - 8) * (float)BitConverter.UInt16BitsToHalf(w.Scales[group]);
     }
 
-    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings)
+    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done)
     {
         if (settings.Int8Activations)
         {
-            Q4Int8Product.Multiply(products, x, rows, k, settings);
+            Q4Int8Product.Multiply(products, x, rows, k, settings, done);
             return;
         }
         var jobs = new TiledProduct<Rows>[products.Length];
@@ -43,7 +43,7 @@ internal sealed unsafe class Q4Format : IWeightFormat
             var w = products[i].W;
             jobs[i] = new(new Rows(w.Data, w.Scales, k), x, (float*)products[i].Y, rows, w.Rows, k, settings.UseVector512);
         }
-        MatMul.Run(jobs, settings.Threads);
+        MatMul.Run(jobs, settings.Threads, done);
     }
 
     /// <summary>A group's 16 bytes zero-extended to 32-bit lanes; the low nibbles are inputs 0..15, the high ones 16..31.</summary>

@@ -87,7 +87,7 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
     }
 
     /// <summary>Every product's y = x W^T; x is quantized and prepared once for all of them.</summary>
-    public static void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings)
+    public static void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done)
     {
         int padded = Activations.PaddedLength(k);
         var pool = System.Buffers.ArrayPool<byte>.Shared;
@@ -112,7 +112,7 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
                     var weights = products[i].W;
                     jobs[i] = new(weights.Data, weights.Scales, activations, (float*)products[i].Y, rows, weights.Rows, k, settings.UseVector512);
                 }
-                MatMul.Run(jobs, settings.Threads);
+                MatMul.Run(jobs, settings.Threads, done);
             }
         }
         finally

@@ -29,11 +29,11 @@ internal sealed unsafe class Q8Format : IWeightFormat
     public float Dequantize(WeightTensor w, long index) =>
         ((sbyte*)w.Data)[index] * (float)BitConverter.UInt16BitsToHalf(w.Scales[index / Group]);
 
-    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings)
+    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done)
     {
         if (settings.Int8Activations)
         {
-            Q8Int8Product.Multiply(products, x, rows, k, settings);
+            Q8Int8Product.Multiply(products, x, rows, k, settings, done);
             return;
         }
         var jobs = new TiledProduct<Rows>[products.Length];
@@ -42,7 +42,7 @@ internal sealed unsafe class Q8Format : IWeightFormat
             var w = products[i].W;
             jobs[i] = new(new Rows((sbyte*)w.Data, w.Scales, k), x, (float*)products[i].Y, rows, w.Rows, k, settings.UseVector512);
         }
-        MatMul.Run(jobs, settings.Threads);
+        MatMul.Run(jobs, settings.Threads, done);
     }
 
     /// <summary>Each vector of int8 weights widened (vpmovsxbd), converted and multiplied by its group's scale.</summary>

@@ -37,7 +37,7 @@ internal readonly unsafe struct Q8Int8Product(sbyte* w, ushort* wScales, Q8Int8P
     }
 
     /// <summary>Every product's y = x W^T; x is quantized once for all of them.</summary>
-    public static void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings)
+    public static void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done)
     {
         int groups = k / Group;
         var q = System.Buffers.ArrayPool<byte>.Shared.Rent(rows * k);
@@ -58,7 +58,7 @@ internal readonly unsafe struct Q8Int8Product(sbyte* w, ushort* wScales, Q8Int8P
                     var weights = products[i].W;
                     jobs[i] = new((sbyte*)weights.Data, weights.Scales, activations, (float*)products[i].Y, rows, weights.Rows, k, settings.UseVector512);
                 }
-                MatMul.Run(jobs, settings.Threads);
+                MatMul.Run(jobs, settings.Threads, done);
             }
         }
         finally
