@@ -164,10 +164,12 @@ public static unsafe class MatMul
             return;
         }
         // Few rows: the product streams the weights once and is bandwidth-bound; long contiguous chunks per worker
-        // keep the hardware prefetchers on one stream (measured 32 vs 30 GB/s against 8 chunks per worker).
-        // Many rows: compute-bound, smaller chunks balance the workers.
+        // keep the hardware prefetchers on one stream (measured 32 vs 30 GB/s against 8 chunks per worker). Up to
+        // 8 rows the same: with the weights in cache a chunk of a small model is under a microsecond of work, and
+        // claiming 8 per worker cost 4 % of a T = 8 forward of sdar-mini. Many rows: compute-bound, smaller chunks
+        // balance the workers.
         int rows = jobs[0].Rows;
-        int targetChunks = threads * (rows <= TileRows ? 2 : 8);
+        int targetChunks = threads * (rows <= 2 * TileRows ? 2 : 8);
         if (done is not null)
         {
             int n = jobs[0].N;
