@@ -77,6 +77,37 @@ public class MatMulTests
         Assert.Equal(one, Product(5));
     }
 
+    [Theory]
+    [MemberData(nameof(FormatsAndWidths))]
+    public void Fused_SwiGlu_gives_the_bits_of_the_two_products_then_the_activation(DType dtype, bool wide)
+    {
+        const int n = 268, k = 128;   // 268: chunks of columns that are not multiples of 16
+        WeightTensor Weight(int seed) => dtype is DType.Q8_0 or DType.Q4_0
+            ? WeightQuantizer.Quantize(RandomWeight(DType.F32, n, k, seed), dtype)
+            : RandomWeight(dtype, n, k, seed);
+        var gateWeights = Weight(21);
+        var upWeights = Weight(22);
+        foreach (int rows in new[] { 1, 5, 9 })
+        {
+            var random = new Random(rows);
+            var x = Enumerable.Range(0, rows * k).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                var settings = new KernelSettings { Threads = threads, UseVector512 = wide };
+                var gate = new float[rows * n];
+                var up = new float[rows * n];
+                MatMul.Compute(settings, x, rows, (gateWeights, gate), (upWeights, up));
+                VectorMath.SwiGlu(gate, up);
+                var fusedGate = new float[rows * n];
+                var fusedUp = new float[rows * n];
+                MatMul.ComputeSwiGlu(settings, x, rows, gateWeights, fusedGate, upWeights, fusedUp);
+                Assert.Equal(up, fusedUp);
+                Assert.Equal(gate, fusedGate);
+            }
+        }
+        Assert.Throws<ArgumentException>(() => MatMul.ComputeSwiGlu(KernelSettings.Default, new float[k], 1, gateWeights, new float[n], RandomWeight(DType.F32, n - 4, k, 1), new float[n]));
+    }
+
     [Fact]
     public void Kernel_settings_reject_what_cannot_run()
     {

@@ -69,11 +69,11 @@ public static unsafe class MatMul
         ArgumentNullException.ThrowIfNull(up);
         int n = gateWeights.Rows;
         if (upWeights.Rows != n) throw new ArgumentException($"SwiGLU: gate has {n} outputs, up {upWeights.Rows}", nameof(upWeights));
+        if (gate.LongLength < (long)rows * n || up.LongLength < (long)rows * n) throw new ArgumentException("matmul output buffer too small");
         var pinnedGate = System.Runtime.InteropServices.GCHandle.Alloc(gate, System.Runtime.InteropServices.GCHandleType.Pinned);
         var pinnedUp = System.Runtime.InteropServices.GCHandle.Alloc(up, System.Runtime.InteropServices.GCHandleType.Pinned);
         try
         {
-            if (gate.LongLength < (long)rows * n || up.LongLength < (long)rows * n) throw new ArgumentException("matmul output buffer too small");
             float* g = (float*)pinnedGate.AddrOfPinnedObject(), u = (float*)pinnedUp.AddrOfPinnedObject();
             ComputeShared(settings, x, rows, [(gateWeights, (IntPtr)g), (upWeights, (IntPtr)u)], (start, end) =>
             {
