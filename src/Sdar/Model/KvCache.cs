@@ -37,6 +37,13 @@ public abstract class KvCache
     /// <summary>Copies positions 0..count-1 of one layer and KV head into (count, head_dim) row-major spans.</summary>
     public abstract void Read(int layer, int head, int count, Span<float> keys, Span<float> values);
 
+    /// <summary>
+    /// Positions 0..count-1 of one layer and KV head as runs read in place, appended to <paramref name="runs"/> in
+    /// position order, so that attention reads the cache without copying it first; false, adding nothing, where the
+    /// storage is not float32 (BF16 pages): then <see cref="Read"/> converts a copy.
+    /// </summary>
+    public virtual bool TryGetRuns(int layer, int head, int count, List<KvRun> runs) => false;
+
     /// <summary>Marks <paramref name="count"/> positions written by a storing forward as cached.</summary>
     public void Advance(int count)
     {
@@ -65,6 +72,13 @@ public abstract class KvCache
             throw new ArgumentException($"a key and a value are head_dim {HeadDim} floats; got {keyLength} and {valueLength}");
     }
 }
+
+/// <summary>
+/// Consecutive cached positions of one layer and KV head as stored: <paramref name="Positions"/> rows of head_dim keys
+/// from <paramref name="Keys"/>[<paramref name="KeyOffset"/>] on, and as many values from
+/// <paramref name="Values"/>[<paramref name="ValueOffset"/>] on (see <see cref="KvCache.TryGetRuns"/>).
+/// </summary>
+public readonly record struct KvRun(float[] Keys, int KeyOffset, float[] Values, int ValueOffset, int Positions);
 
 /// <summary>
 /// One float32 array per layer, (n_kv_heads, capacity, head_dim), growing by doubling: the simplest storage,
@@ -119,6 +133,15 @@ public sealed class ContiguousKvCache : KvCache
         CheckPosition(layer, head, position, key.Length, value.Length);
         key.CopyTo(Keys(layer, head).Slice(position * HeadDim, HeadDim));
         value.CopyTo(Values(layer, head).Slice(position * HeadDim, HeadDim));
+    }
+
+    public override bool TryGetRuns(int layer, int head, int count, List<KvRun> runs)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        if ((uint)count > (uint)Capacity) throw new ArgumentOutOfRangeException(nameof(count));
+        if ((uint)layer >= (uint)Layers || (uint)head >= (uint)KvHeads) throw new ArgumentOutOfRangeException(nameof(layer), $"layer {layer} / KV head {head} outside {Layers} x {KvHeads}");
+        if (count > 0) runs.Add(new KvRun(_keys[layer], head * _capacity * HeadDim, _values[layer], head * _capacity * HeadDim, count));
+        return true;
     }
 
     public override void Read(int layer, int head, int count, Span<float> keys, Span<float> values)

@@ -56,6 +56,17 @@ public sealed class PagedKvCache : KvCache
         _pool.Write(_pages[pageIndex], layer, head, position % _pool.PageSize, key, value);
     }
 
+    public override bool TryGetRuns(int layer, int head, int count, List<KvRun> runs)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        if ((uint)count > (uint)Capacity) throw new ArgumentOutOfRangeException(nameof(count));
+        if (_pool.Storage != KvStorage.F32) return false;
+        int pageSize = _pool.PageSize;
+        for (int start = 0, page = 0; start < count; start += pageSize, page++)
+            runs.Add(_pool.Run(_pages[page], layer, head, Math.Min(pageSize, count - start)));
+        return true;
+    }
+
     public override void Read(int layer, int head, int count, Span<float> keys, Span<float> values)
     {
         if ((uint)count > (uint)Capacity) throw new ArgumentOutOfRangeException(nameof(count));

@@ -126,6 +126,45 @@ public class FastModelParityTests
             fast.Forward([new SequenceInput(block, fastCache, false)], AttentionKind.BlockCausal, 4)[0], "block");
     }
 
+    [Theory]
+    [InlineData(16, 1)]
+    [InlineData(16, 7)]
+    [InlineData(64, 5)]
+    [InlineData(64, 64)]
+    public void Attention_reads_paged_caches_in_place_with_the_bits_of_a_contiguous_cache(int headDim, int pageSize)
+    {
+        // Pages of odd sizes split the cached keys into runs that meet the score and value tiles at every offset.
+        var weights = TinyModels.Create(TinyModels.Config(hidden: 128, headDim: headDim), DType.BF16);
+        var fast = new FastModel(weights);
+        var reference = new ReferenceModel(weights);
+        var referenceCache = new ContiguousKvCache(weights.Config);
+        var pool = new KvPagePool(weights.Config, pageSize, 4096 / pageSize + 8);
+        var paged = new PagedKvCache(pool, weights.Config);
+        var contiguous = new ContiguousKvCache(weights.Config);
+        var prompt = Tokens(37, 13, 97);
+        Assert.True(paged.TryReserve(prompt.Length + 8));
+        Assert.Equal(fast.Forward([new SequenceInput(prompt, contiguous, true)], AttentionKind.BlockCausal, 4)[0],
+            fast.Forward([new SequenceInput(prompt, paged, true)], AttentionKind.BlockCausal, 4)[0]);
+        reference.Forward([new SequenceInput(prompt, referenceCache, true)], AttentionKind.BlockCausal, 4);
+        foreach (var step in new[] { new[] { 96 }, new[] { 96, 96, 96, 96 }, Tokens(6, 17, 97) })
+        {
+            var expected = fast.Forward([new SequenceInput(step, contiguous, false)], AttentionKind.BlockCausal, 4)[0];
+            var actual = fast.Forward([new SequenceInput(step, paged, false)], AttentionKind.BlockCausal, 4)[0];
+            Assert.Equal(expected, actual);
+            AssertClose(reference.Forward([new SequenceInput(step, referenceCache, false)], AttentionKind.BlockCausal, 4)[0], actual, $"{step.Length} tokens on pages of {pageSize}");
+        }
+
+        // BF16 pages are converted into a copy: the same forward, on keys and values rounded to BF16.
+        var bf16 = new PagedKvCache(new KvPagePool(weights.Config, pageSize, 4096 / pageSize + 8, KvStorage.BF16), weights.Config);
+        Assert.True(bf16.TryReserve(prompt.Length + 8));
+        fast.Forward([new SequenceInput(prompt, bf16, true)], AttentionKind.BlockCausal, 4);
+        var exact = fast.Forward([new SequenceInput([96], contiguous, false)], AttentionKind.BlockCausal, 4)[0];
+        var rounded = fast.Forward([new SequenceInput([96], bf16, false)], AttentionKind.BlockCausal, 4)[0];
+        double scale = exact.Max(x => Math.Abs((double)x));
+        Assert.All(exact.Zip(rounded), pair => Assert.True(Math.Abs(pair.First - pair.Second) <= 0.05 * scale, $"{pair.First} vs {pair.Second}"));
+        Assert.NotEqual(exact, rounded);
+    }
+
     [Fact]
     public void Odd_hidden_sizes_use_the_scalar_tail_consistently()
     {

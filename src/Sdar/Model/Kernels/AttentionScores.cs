@@ -27,13 +27,14 @@ internal static unsafe class AttentionScores
 
     /// <param name="keys">(keyCount, hd) key rows.</param>
     /// <param name="queries">(queryCount, hd) query rows.</param>
-    /// <param name="scores">(queryCount, keyCount) result.</param>
+    /// <param name="scores">(queryCount, keyCount) result, rows <paramref name="scoreStride"/> floats apart (default keyCount).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Compute(float* keys, int keyCount, float* queries, int queryCount, int hd, float* scores)
+    public static void Compute(float* keys, int keyCount, float* queries, int queryCount, int hd, float* scores, int scoreStride = 0)
     {
+        if (scoreStride <= 0) scoreStride = keyCount;
         for (int qi = 0; qi < queryCount; qi++)
         {
-            float* query = queries + (long)qi * hd, row = scores + (long)qi * keyCount;
+            float* query = queries + (long)qi * hd, row = scores + (long)qi * scoreStride;
             int j = 0;
             for (; j + KeyTile <= keyCount; j += KeyTile) Tile1x16(query, keys + (long)j * hd, hd, row + j);
             for (; j < keyCount; j++) row[j] = Dot(keys + (long)j * hd, query, hd);

@@ -124,6 +124,13 @@ public static unsafe class MatMul
         }
     }
 
+    /// <summary>
+    /// y = x w^T for float matrices given as pointers, the output rows <paramref name="yStride"/> floats apart: the scores
+    /// of one run of keys, written into the columns of the whole score matrix that belong to it. Single-threaded.
+    /// </summary>
+    internal static void ComputeF32(KernelSettings settings, float* w, int n, float* x, int rows, int k, float* y, int yStride) =>
+        new TiledProduct<F32Format.Rows>(new F32Format.Rows(w, k), x, y, rows, n, k, settings.UseVector512, yStride).Columns(0, n);
+
     internal interface IJob
     {
         int N { get; }

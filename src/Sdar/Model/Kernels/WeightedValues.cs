@@ -14,47 +14,77 @@ public static unsafe class WeightedValues
     /// <param name="visible">per query, how many keys (a prefix) it sees; later probabilities are ignored.</param>
     /// <param name="v">(keys, hd) value rows.</param>
     /// <param name="output">(queries, hd) result rows, each at <paramref name="outputStride"/>.</param>
+    public static void Compute(float* p, int queries, int keys, int* visible, float* v, int hd, float* output, int outputStride) =>
+        Compute(p, queries, keys, 0, keys, visible, v, hd, output, outputStride, accumulate: false);
+
+    /// <summary>
+    /// The same over one run of keys, firstKey .. firstKey + runKeys - 1, whose value rows <paramref name="v"/> holds
+    /// (the run's first row first): the keys of a paged cache, one page at a time, read where they are stored. With
+    /// <paramref name="accumulate"/> each output's chain continues from what <paramref name="output"/> holds (the
+    /// runs before, stored and loaded exactly), so runs in key order give the bits of one call over all keys.
+    /// </summary>
+    /// <param name="p">(queries, keys) probabilities of all keys, row-major, <paramref name="keys"/> per row.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Compute(float* p, int queries, int keys, int* visible, float* v, int hd, float* output, int outputStride)
+    public static void Compute(float* p, int queries, int keys, int firstKey, int runKeys, int* visible, float* v, int hd,
+        float* output, int outputStride, bool accumulate)
     {
         bool wide = Vector512.IsHardwareAccelerated;
+        float* run = p + firstKey;
         int q = 0;
         for (; q + 4 <= queries; q += 4)
         {
             int end = Math.Max(Math.Max(visible[q], visible[q + 1]), Math.Max(visible[q + 2], visible[q + 3]));
+            end = Math.Clamp(end - firstKey, 0, runKeys);
+            if (end == 0 && accumulate) continue;   // nothing of this run is seen: the sums stay as they are
             int d = 0;
             if (wide)
-                for (; d + 64 <= hd; d += 64) Tile4x64(p + (long)q * keys, keys, end, v, hd, d, output + (long)q * outputStride, outputStride);
+                for (; d + 64 <= hd; d += 64) Tile4x64(run + (long)q * keys, keys, end, v, hd, d, output + (long)q * outputStride, outputStride, accumulate);
             else
-                for (; d + 16 <= hd; d += 16) Tile4x16Narrow(p + (long)q * keys, keys, end, v, hd, d, output + (long)q * outputStride, outputStride);
+                for (; d + 16 <= hd; d += 16) Tile4x16Narrow(run + (long)q * keys, keys, end, v, hd, d, output + (long)q * outputStride, outputStride, accumulate);
             for (; d < hd; d++)
-                for (int r = 0; r < 4; r++) output[(long)(q + r) * outputStride + d] = Scalar(p + (long)(q + r) * keys, end, v, hd, d);
+                for (int r = 0; r < 4; r++)
+                {
+                    float* o = output + (long)(q + r) * outputStride + d;
+                    *o = Scalar(run + (long)(q + r) * keys, end, v, hd, d, accumulate ? *o : 0);
+                }
         }
         for (; q < queries; q++)
         {
-            int end = visible[q];
+            int end = Math.Clamp(visible[q] - firstKey, 0, runKeys);
+            if (end == 0 && accumulate) continue;
             int d = 0;
             if (wide)
-                for (; d + 64 <= hd; d += 64) Tile1x64(p + (long)q * keys, end, v, hd, d, output + (long)q * outputStride);
+                for (; d + 64 <= hd; d += 64) Tile1x64(run + (long)q * keys, end, v, hd, d, output + (long)q * outputStride, accumulate);
             else
-                for (; d + 16 <= hd; d += 16) Tile1x16Narrow(p + (long)q * keys, end, v, hd, d, output + (long)q * outputStride);
-            for (; d < hd; d++) output[(long)q * outputStride + d] = Scalar(p + (long)q * keys, end, v, hd, d);
+                for (; d + 16 <= hd; d += 16) Tile1x16Narrow(run + (long)q * keys, end, v, hd, d, output + (long)q * outputStride, accumulate);
+            for (; d < hd; d++)
+            {
+                float* o = output + (long)q * outputStride + d;
+                *o = Scalar(run + (long)q * keys, end, v, hd, d, accumulate ? *o : 0);
+            }
         }
     }
 
     // Probabilities past a query's visible prefix are zero (the caller clears them), so a tile may run to the
     // largest prefix of its queries: adding 0 * v leaves every sum exactly as the scalar path computes it.
-    private static float Scalar(float* p, int end, float* v, int hd, int d)
+    private static float Scalar(float* p, int end, float* v, int hd, int d, float acc)
     {
-        float acc = 0;
         for (int j = 0; j < end; j++) acc = MathF.FusedMultiplyAdd(p[j], v[(long)j * hd + d], acc);
         return acc;
     }
 
+    /// <summary>Accumulators start from <paramref name="output"/> (a run after the first) or from zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Start(float* output, bool accumulate) => accumulate ? Vector512.Load(output) : default;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Start256(float* output, bool accumulate) => accumulate ? Vector256.Load(output) : default;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile1x64(float* p, int end, float* v, int hd, int d, float* output)
+    private static void Tile1x64(float* p, int end, float* v, int hd, int d, float* output, bool accumulate)
     {
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        float* o = output + d;
+        Vector512<float> a0 = Start(o, accumulate), a1 = Start(o + 16, accumulate), a2 = Start(o + 32, accumulate), a3 = Start(o + 48, accumulate);
         for (int j = 0; j < end; j++)
         {
             float* row = v + (long)j * hd + d;
@@ -64,16 +94,17 @@ public static unsafe class WeightedValues
             a2 = Vector512.FusedMultiplyAdd(w, Vector512.Load(row + 32), a2);
             a3 = Vector512.FusedMultiplyAdd(w, Vector512.Load(row + 48), a3);
         }
-        a0.Store(output + d); a1.Store(output + d + 16); a2.Store(output + d + 32); a3.Store(output + d + 48);
+        a0.Store(o); a1.Store(o + 16); a2.Store(o + 32); a3.Store(o + 48);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x64(float* p, int keys, int end, float* v, int hd, int d, float* output, int stride)
+    private static void Tile4x64(float* p, int keys, int end, float* v, int hd, int d, float* output, int stride, bool accumulate)
     {
-        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
-        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
-        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
-        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        float* o0 = output + d, o1 = o0 + stride, o2 = o1 + stride, o3 = o2 + stride;
+        Vector512<float> a00 = Start(o0, accumulate), a01 = Start(o0 + 16, accumulate), a02 = Start(o0 + 32, accumulate), a03 = Start(o0 + 48, accumulate);
+        Vector512<float> a10 = Start(o1, accumulate), a11 = Start(o1 + 16, accumulate), a12 = Start(o1 + 32, accumulate), a13 = Start(o1 + 48, accumulate);
+        Vector512<float> a20 = Start(o2, accumulate), a21 = Start(o2 + 16, accumulate), a22 = Start(o2 + 32, accumulate), a23 = Start(o2 + 48, accumulate);
+        Vector512<float> a30 = Start(o3, accumulate), a31 = Start(o3 + 16, accumulate), a32 = Start(o3 + 32, accumulate), a33 = Start(o3 + 48, accumulate);
         float* p0 = p, p1 = p + keys, p2 = p1 + keys, p3 = p2 + keys;
         for (int j = 0; j < end; j++)
         {
@@ -93,22 +124,19 @@ public static unsafe class WeightedValues
             a30 = Vector512.FusedMultiplyAdd(w, v0, a30); a31 = Vector512.FusedMultiplyAdd(w, v1, a31);
             a32 = Vector512.FusedMultiplyAdd(w, v2, a32); a33 = Vector512.FusedMultiplyAdd(w, v3, a33);
         }
-        float* o = output + d;
-        a00.Store(o); a01.Store(o + 16); a02.Store(o + 32); a03.Store(o + 48);
-        o += stride;
-        a10.Store(o); a11.Store(o + 16); a12.Store(o + 32); a13.Store(o + 48);
-        o += stride;
-        a20.Store(o); a21.Store(o + 16); a22.Store(o + 32); a23.Store(o + 48);
-        o += stride;
-        a30.Store(o); a31.Store(o + 16); a32.Store(o + 32); a33.Store(o + 48);
+        a00.Store(o0); a01.Store(o0 + 16); a02.Store(o0 + 32); a03.Store(o0 + 48);
+        a10.Store(o1); a11.Store(o1 + 16); a12.Store(o1 + 32); a13.Store(o1 + 48);
+        a20.Store(o2); a21.Store(o2 + 16); a22.Store(o2 + 32); a23.Store(o2 + 48);
+        a30.Store(o3); a31.Store(o3 + 16); a32.Store(o3 + 32); a33.Store(o3 + 48);
     }
 
     // Vector256 tiles for machines without AVX-512: the same per-lane FMA chains over j, in fewer lanes.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile1x16Narrow(float* p, int end, float* v, int hd, int d, float* output)
+    private static void Tile1x16Narrow(float* p, int end, float* v, int hd, int d, float* output, bool accumulate)
     {
-        Vector256<float> a0 = default, a1 = default;
+        float* o = output + d;
+        Vector256<float> a0 = Start256(o, accumulate), a1 = Start256(o + 8, accumulate);
         for (int j = 0; j < end; j++)
         {
             float* row = v + (long)j * hd + d;
@@ -116,14 +144,15 @@ public static unsafe class WeightedValues
             a0 = Vector256.FusedMultiplyAdd(w, Vector256.Load(row), a0);
             a1 = Vector256.FusedMultiplyAdd(w, Vector256.Load(row + 8), a1);
         }
-        a0.Store(output + d); a1.Store(output + d + 8);
+        a0.Store(o); a1.Store(o + 8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x16Narrow(float* p, int keys, int end, float* v, int hd, int d, float* output, int stride)
+    private static void Tile4x16Narrow(float* p, int keys, int end, float* v, int hd, int d, float* output, int stride, bool accumulate)
     {
-        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
-        Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
+        float* o0 = output + d, o1 = o0 + stride, o2 = o1 + stride, o3 = o2 + stride;
+        Vector256<float> a00 = Start256(o0, accumulate), a01 = Start256(o0 + 8, accumulate), a10 = Start256(o1, accumulate), a11 = Start256(o1 + 8, accumulate);
+        Vector256<float> a20 = Start256(o2, accumulate), a21 = Start256(o2 + 8, accumulate), a30 = Start256(o3, accumulate), a31 = Start256(o3 + 8, accumulate);
         float* p0 = p, p1 = p + keys, p2 = p1 + keys, p3 = p2 + keys;
         for (int j = 0; j < end; j++)
         {
@@ -138,13 +167,9 @@ public static unsafe class WeightedValues
             w = Vector256.Create(p3[j]);
             a30 = Vector256.FusedMultiplyAdd(w, v0, a30); a31 = Vector256.FusedMultiplyAdd(w, v1, a31);
         }
-        float* o = output + d;
-        a00.Store(o); a01.Store(o + 8);
-        o += stride;
-        a10.Store(o); a11.Store(o + 8);
-        o += stride;
-        a20.Store(o); a21.Store(o + 8);
-        o += stride;
-        a30.Store(o); a31.Store(o + 8);
+        a00.Store(o0); a01.Store(o0 + 8);
+        a10.Store(o1); a11.Store(o1 + 8);
+        a20.Store(o2); a21.Store(o2 + 8);
+        a30.Store(o3); a31.Store(o3 + 8);
     }
 }

@@ -63,10 +63,13 @@ internal unsafe interface IWeightRows
 /// the F32 kernel over its widened weights.
 /// </para>
 /// </summary>
-internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y, int rows, int n, int k, bool wide) : MatMul.IJob
+internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y, int rows, int n, int k, bool wide, int yStride = 0) : MatMul.IJob
     where TRows : struct, IWeightRows
 {
     private const int TileRows = MatMul.TileRows, TileCols = MatMul.TileCols;
+
+    /// <summary>Floats from one output row to the next: N unless the caller writes into a wider matrix (attention scores by runs of keys).</summary>
+    private readonly int _yStride = yStride > 0 ? yStride : n;
 
     public int N => n;
     public int Rows => rows;
@@ -98,11 +101,11 @@ internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y,
                     Tile4x2Narrow(col + 2, row, vectorEnd);
                 }
                 for (; row < rows; row++)
-                    for (int j = 0; j < TileCols; j++) y[(long)row * n + col + j] = Dot(col + j, row, vectorEnd);
+                    for (int j = 0; j < TileCols; j++) y[(long)row * _yStride + col + j] = Dot(col + j, row, vectorEnd);
             }
         }
         for (; col < end; col++)
-            for (int row = 0; row < rows; row++) y[(long)row * n + col] = Dot(col, row, vectorEnd);
+            for (int row = 0; row < rows; row++) y[(long)row * _yStride + col] = Dot(col, row, vectorEnd);
     }
 
     /// <summary>Inputs per block of the Vector512 widened path: four rows of them stay in L1 next to the activations'.</summary>
@@ -136,7 +139,7 @@ internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y,
                         for (int i = vectorEnd; i < k; i++) block[(long)j * k + i] = w.Scalar(w.Row(col + j), i);
                     // The block holds rows col .. col + count - 1: seen from the tiles, its base is row 0's.
                     var widened = new F32Format.Rows(block - (long)col * k, k);
-                    new TiledProduct<F32Format.Rows>(widened, x, y, rows, n, k, wide).Columns(col, col + count);
+                    new TiledProduct<F32Format.Rows>(widened, x, y, rows, n, k, wide, _yStride).Columns(col, col + count);
                 }
         }
         finally
@@ -324,7 +327,7 @@ internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y,
             }
         }
         if (LaneSums.IsSupported && vectorEnd == k)
-            LaneSums.Of4(a0, a1, a2, a3).Store(y + (long)row * n + col);
+            LaneSums.Of4(a0, a1, a2, a3).Store(y + (long)row * _yStride + col);
         else
             Store(row, col, vectorEnd, Vector512.Sum(a0), Vector512.Sum(a1), Vector512.Sum(a2), Vector512.Sum(a3));
     }
@@ -440,7 +443,7 @@ internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y,
 
     private void Store2(int row, int col, int vectorEnd, float s0, float s1)
     {
-        float* yr = y + (long)row * n + col;
+        float* yr = y + (long)row * _yStride + col;
         if (vectorEnd == k)
         {
             yr[0] = s0; yr[1] = s1;
@@ -453,16 +456,16 @@ internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y,
     /// <summary>A 4 x 4 tile of outputs, lanes in (row, column) order, into rows row..row+3 at column col.</summary>
     private void StoreTile(int row, int col, Vector512<float> sums)
     {
-        float* yr = y + (long)row * n + col;
+        float* yr = y + (long)row * _yStride + col;
         sums.GetLower().GetLower().Store(yr);
-        sums.GetLower().GetUpper().Store(yr + n);
-        sums.GetUpper().GetLower().Store(yr + 2L * n);
-        sums.GetUpper().GetUpper().Store(yr + 3L * n);
+        sums.GetLower().GetUpper().Store(yr + _yStride);
+        sums.GetUpper().GetLower().Store(yr + 2L * _yStride);
+        sums.GetUpper().GetUpper().Store(yr + 3L * _yStride);
     }
 
     private void Store(int row, int col, int vectorEnd, float s0, float s1, float s2, float s3)
     {
-        float* yr = y + (long)row * n + col;
+        float* yr = y + (long)row * _yStride + col;
         if (vectorEnd == k)
         {
             yr[0] = s0; yr[1] = s1; yr[2] = s2; yr[3] = s3;
