@@ -63,7 +63,8 @@ public static unsafe class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> Exp(Vector256<float> x)
     {
-        var clamped = Vector256.Min(Vector256.Max(x, Vector256.Create(ExpLow)), Vector256.Create(ExpHigh));
+        // The native min / max (vminps, vmaxps): a NaN turns into a bound here and is put back by the last select.
+        var clamped = Vector256.MinNative(Vector256.MaxNative(x, Vector256.Create(ExpLow)), Vector256.Create(ExpHigh));
         var n = Vector256.Round(clamped * Vector256.Create(Log2E));
         var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2High), clamped);
         r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Low), r);
@@ -102,16 +103,20 @@ public static unsafe class VectorMath
             var g = Vector256.Create(gate.Slice(i, 8));
             (g / (Vector256<float>.One + Exp(-g)) * Vector256.Create(up.Slice(i, 8))).CopyTo(gate.Slice(i, 8));
         }
-        if (i < gate.Length)
-        {
-            Span<float> g = stackalloc float[8], u = stackalloc float[8];
-            g.Clear();
-            u.Clear();
-            gate[i..].CopyTo(g);
-            up.Slice(i, gate.Length - i).CopyTo(u);
-            SwiGlu(g, u);
-            g[..(gate.Length - i)].CopyTo(gate[i..]);
-        }
+        if (i < gate.Length) SwiGluTail(gate[i..], up.Slice(i, gate.Length - i));
+    }
+
+    /// <summary>Fewer than 8 values, padded to one vector (apart, so that the loop above keeps no stack buffer).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SwiGluTail(Span<float> gate, ReadOnlySpan<float> up)
+    {
+        Span<float> g = stackalloc float[8], u = stackalloc float[8];
+        g.Clear();
+        u.Clear();
+        gate.CopyTo(g);
+        up.CopyTo(u);
+        SwiGlu(g, u);
+        g[..gate.Length].CopyTo(gate);
     }
 
     /// <summary>In-place softmax of <paramref name="x"/> times <paramref name="scale"/>.</summary>
