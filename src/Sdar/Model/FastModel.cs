@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.Intrinsics;
 using Sdar.Config;
 using Sdar.Model.Kernels;
 
@@ -364,10 +365,21 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             AttentionScores.Compute(keys, keyCount, queryRows + (long)tiled * hd, queries - tiled, hd, scores + (long)tiled * scoreStride, scoreStride);
     }
 
+    /// <summary>RoPE of one head in place: eight pairs at a time, each a multiply, a multiply and an add or subtract, as the scalar loop rounds them (no FMA), so the same bits.</summary>
     private static void RotateHalf(Span<float> x, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
     {
-        int half = cos.Length;
-        for (int i = 0; i < half; i++)
+        int half = cos.Length, i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= half; i += 8)
+            {
+                var x1 = Vector256.Create(x.Slice(i, 8));
+                var x2 = Vector256.Create(x.Slice(i + half, 8));
+                var c = Vector256.Create(cos.Slice(i, 8));
+                var s = Vector256.Create(sin.Slice(i, 8));
+                (x1 * c - x2 * s).CopyTo(x.Slice(i, 8));
+                (x2 * c + x1 * s).CopyTo(x.Slice(i + half, 8));
+            }
+        for (; i < half; i++)
         {
             float x1 = x[i], x2 = x[i + half];
             x[i] = x1 * cos[i] - x2 * sin[i];
