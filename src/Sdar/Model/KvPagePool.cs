@@ -212,7 +212,6 @@ public sealed class KvPagePool
     /// <summary>Positions 0..count-1 of one float32 page's (layer, head) keys and values, in place.</summary>
     internal KvRun Run(int page, int layer, int head, int count)
     {
-        if ((uint)layer >= (uint)_layers) throw new ArgumentOutOfRangeException(nameof(layer));
         int keyStart = layer * _layerStride + head * _headStride;
         return new KvRun(_f32[page], keyStart, _f32[page], keyStart + _sideStride, count);
     }
