@@ -56,4 +56,22 @@ public class VectorMathTests
         for (int i = 0; i < gate.Length; i++)
             Assert.Equal(gate[i] / (1 + Math.Exp(-gate[i])) * up[i], whole[i], 1e-5);
     }
+    [Fact]
+    public void Scaled_softmax_matches_the_exact_one_at_every_length()
+    {
+        var random = new Random(3);
+        foreach (int length in Enumerable.Range(1, 40).Concat([516, 1023]))
+        {
+            var x = Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 40 - 20)).ToArray();
+            if (length > 3) x[length / 2] = float.NegativeInfinity;   // a masked score weighs nothing
+            const float scale = 0.125f;
+            double max = x.Max(v => (double)v) * scale;
+            var exact = x.Select(v => Math.Exp(v * scale - max)).ToArray();
+            double sum = exact.Sum();
+            var y = (float[])x.Clone();
+            VectorMath.ScaledSoftmax(y, scale);
+            for (int i = 0; i < length; i++)
+                Assert.True(Math.Abs(y[i] - exact[i] / sum) <= 1e-6 + 1e-5 * exact[i] / sum, $"length {length}, element {i}: {y[i]} vs {exact[i] / sum}");
+        }
+    }
 }

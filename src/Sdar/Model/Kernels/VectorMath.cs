@@ -123,8 +123,18 @@ public static unsafe class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScaledSoftmax(Span<float> x, float scale)
     {
+        // The maximum and the final scaling by lanes too (they were scalar passes, and together most of the softmax
+        // of a cached forward): a maximum is the same whatever the order (Vector256.Max, like MathF.Max, keeps NaN
+        // and ranks +0 above -0), and each x * inv is the scalar product.
         float max = float.NegativeInfinity;
-        foreach (float v in x) max = MathF.Max(max, v);
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated && x.Length >= 8)
+        {
+            var maxima = Vector256.Create(float.NegativeInfinity);
+            for (; j + 8 <= x.Length; j += 8) maxima = Vector256.Max(maxima, Vector256.Create(x.Slice(j, 8)));
+            for (int lane = 0; lane < 8; lane++) max = MathF.Max(max, maxima[lane]);
+        }
+        for (; j < x.Length; j++) max = MathF.Max(max, x[j]);
         max *= scale;
         int i = 0;
         float sum = 0;
@@ -160,7 +170,13 @@ public static unsafe class VectorMath
             sum += x[i];
         }
         float inv = 1f / sum;
-        for (i = 0; i < x.Length; i++) x[i] *= inv;
+        i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var invs = Vector256.Create(inv);
+            for (; i + 8 <= x.Length; i += 8) (Vector256.Create(x.Slice(i, 8)) * invs).CopyTo(x.Slice(i, 8));
+        }
+        for (; i < x.Length; i++) x[i] *= inv;
     }
 
     /// <summary>y += a * x.</summary>
