@@ -34,26 +34,20 @@ internal sealed unsafe class Bf16Format : IWeightFormat
         }
     }
 
-    /// <summary>Packed activations of up to this many floats (4 MB) reuse per-thread buffers; larger ones are allocated.</summary>
+    /// <summary>Packed activations of up to this many floats (4 MB) reuse one buffer per thread; larger ones are allocated.</summary>
     private const int ReusedPackLength = 1 << 20;
 
-    [ThreadStatic] private static float[]?[]? _packBuffers;
-    [ThreadStatic] private static int _nextPack;
+    [ThreadStatic] private static float[]? _packBuffer;
 
     /// <summary>
-    /// Why reused: a forward of a small model makes ~30 products, each packing its input; allocating every pack was 3 %
-    /// of a forward of sdar-mini and most of its garbage. Multiply never runs nested on one thread. Why four, in
-    /// turn: the other workers read a pack, so it sits in their caches; writing the next pack over it made every
-    /// line a cross-core invalidation (the pack was 13 % of the calling thread's time in a T = 64 forward of
-    /// sdar-mini on two threads); by a buffer's next turn they have mostly let it go (3-6 % off T = 32..64).
+    /// Why: a forward of a small model makes ~30 products, each packing its input; allocating every pack was 3 % of a
+    /// forward of sdar-mini and most of its garbage. Multiply never runs nested on one thread, so one buffer is enough.
     /// </summary>
     private static float[] PackBuffer(int length)
     {
         if (length > ReusedPackLength) return GC.AllocateUninitializedArray<float>(length);
-        var buffers = _packBuffers ??= new float[]?[4];
-        int i = _nextPack = (_nextPack + 1) % buffers.Length;
-        if (buffers[i] is { } buffer && buffer.Length >= length) return buffer;
-        return buffers[i] = GC.AllocateUninitializedArray<float>(Math.Max(length, Math.Min(ReusedPackLength, 2 * (buffers[i]?.Length ?? 0))));
+        if (_packBuffer is { } buffer && buffer.Length >= length) return buffer;
+        return _packBuffer = GC.AllocateUninitializedArray<float>(Math.Max(length, Math.Min(ReusedPackLength, 2 * (_packBuffer?.Length ?? 0))));
     }
 
     /// <summary>Reorders each row's chunks of <paramref name="chunk"/> values into (evens, odds); a tail stays as is.</summary>
