@@ -23,31 +23,55 @@ internal sealed unsafe class Bf16Format : IWeightFormat
     {
         bool wide = settings.UseVector512;
         int chunk = wide ? 32 : 16;
-        var packed = PackBuffer(rows * k);
-        fixed (float* packedPtr = packed)
+        var packed = RentPack(rows * k);
+        try
         {
-            PackEvenOdd(x, packedPtr, rows, k, chunk);
-            var jobs = new TiledProduct<Rows>[products.Length];
-            for (int i = 0; i < jobs.Length; i++)
-                jobs[i] = new(new Rows((ushort*)products[i].W.Data, k), packedPtr, (float*)products[i].Y, rows, products[i].W.Rows, k, wide);
-            MatMul.Run(jobs, settings.Threads, done);
+            fixed (float* packedPtr = packed)
+            {
+                PackEvenOdd(x, packedPtr, rows, k, chunk);
+                var jobs = new TiledProduct<Rows>[products.Length];
+                for (int i = 0; i < jobs.Length; i++)
+                    jobs[i] = new(new Rows((ushort*)products[i].W.Data, k), packedPtr, (float*)products[i].Y, rows, products[i].W.Rows, k, wide);
+                MatMul.Run(jobs, settings.Threads, done);
+            }
+        }
+        finally
+        {
+            ReturnPack(packed);
         }
     }
 
-    /// <summary>Packed activations of up to this many floats (4 MB) reuse one buffer per thread; larger ones are allocated.</summary>
+    /// <summary>Packed activations of up to this many floats (4 MB) take buffers from <see cref="Packs"/>; larger ones are allocated.</summary>
     private const int ReusedPackLength = 1 << 20;
 
-    [ThreadStatic] private static float[]? _packBuffer;
+    /// <summary>Buffers kept for reuse, process-wide (at most 8 x 4 MB), and how many the queue fills up to before reusing
+    /// any, so that one forward's products go round four of them.</summary>
+    private const int KeptPacks = 8, PacksInTurn = 4;
 
     /// <summary>
-    /// Why: a forward of a small model makes ~30 products, each packing its input; allocating every pack was 3 % of a
-    /// forward of sdar-mini and most of its garbage. Multiply never runs nested on one thread, so one buffer is enough.
+    /// Why reused: a forward of a small model makes ~30 products, each packing its input; allocating every pack was 3 %
+    /// of a forward of sdar-mini and most of its garbage. Why a queue, oldest first: the other workers read a pack, so
+    /// it sits in their caches, and writing the next pack over it made every line a cross-core invalidation (the pack
+    /// was 13 % of the calling thread's time in a T = 64 forward of sdar-mini on two threads); a buffer comes back
+    /// round only after the others, when they have mostly let it go (3-6 % off T = 32..64). Why process-wide, not per
+    /// thread: buffers on every thread that ever ran a forward grew a server's test process by gigabytes. Each
+    /// caller holds its buffer alone from rent to return, so concurrent forwards never share one.
     /// </summary>
-    private static float[] PackBuffer(int length)
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<float[]> Packs = new();
+
+    private static float[] RentPack(int length)
     {
-        if (length > ReusedPackLength) return GC.AllocateUninitializedArray<float>(length);
-        if (_packBuffer is { } buffer && buffer.Length >= length) return buffer;
-        return _packBuffer = GC.AllocateUninitializedArray<float>(Math.Max(length, Math.Min(ReusedPackLength, 2 * (_packBuffer?.Length ?? 0))));
+        if (length <= ReusedPackLength && Packs.Count >= PacksInTurn && Packs.TryDequeue(out var buffer))
+        {
+            if (buffer.Length >= length) return buffer;
+            return GC.AllocateUninitializedArray<float>(Math.Max(length, Math.Min(ReusedPackLength, 2 * buffer.Length)));
+        }
+        return GC.AllocateUninitializedArray<float>(length);
+    }
+
+    private static void ReturnPack(float[] buffer)
+    {
+        if (buffer.Length <= ReusedPackLength && Packs.Count < KeptPacks) Packs.Enqueue(buffer);
     }
 
     /// <summary>Reorders each row's chunks of <paramref name="chunk"/> values into (evens, odds); a tail stays as is.</summary>
