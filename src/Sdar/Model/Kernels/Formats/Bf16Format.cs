@@ -53,7 +53,7 @@ internal sealed unsafe class Bf16Format : IWeightFormat
     /// of a forward of sdar-mini and most of its garbage. Why a queue, oldest first: the other workers read a pack, so
     /// it sits in their caches, and writing the next pack over it made every line a cross-core invalidation (the pack
     /// was 13 % of the calling thread's time in a T = 64 forward of sdar-mini on two threads); a buffer comes back
-    /// round only after the others, when they have mostly let it go (3-6 % off T = 32..64). Why process-wide, not per
+    /// round only after the others, when they have mostly let it go (5-8 % off T = 32..64). Why process-wide, not per
     /// thread: buffers on every thread that ever ran a forward grew a server's test process by gigabytes. Each
     /// caller holds its buffer alone from rent to return, so concurrent forwards never share one.
     /// </summary>
