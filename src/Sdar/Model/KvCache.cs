@@ -62,10 +62,15 @@ public abstract class KvCache
     /// <summary>Bytes of cached keys and values, as attention reads them (float32).</summary>
     public long ByteLength => 2L * Layers * KvHeads * Length * HeadDim * sizeof(float);
 
-    protected void CheckPosition(int layer, int head, int position, int keyLength, int valueLength)
+    protected void CheckLayerAndHead(int layer, int head)
     {
         if ((uint)layer >= (uint)Layers || (uint)head >= (uint)KvHeads)
             throw new ArgumentOutOfRangeException(nameof(layer), $"layer {layer} / KV head {head} outside {Layers} x {KvHeads}");
+    }
+
+    protected void CheckPosition(int layer, int head, int position, int keyLength, int valueLength)
+    {
+        CheckLayerAndHead(layer, head);
         if ((uint)position >= (uint)Capacity)
             throw new ArgumentOutOfRangeException(nameof(position), $"position {position} is outside the cache's capacity {Capacity}; reserve first");
         if (keyLength != HeadDim || valueLength != HeadDim)
@@ -139,7 +144,7 @@ public sealed class ContiguousKvCache : KvCache
     {
         ArgumentNullException.ThrowIfNull(runs);
         if ((uint)count > (uint)Capacity) throw new ArgumentOutOfRangeException(nameof(count));
-        if ((uint)layer >= (uint)Layers || (uint)head >= (uint)KvHeads) throw new ArgumentOutOfRangeException(nameof(layer), $"layer {layer} / KV head {head} outside {Layers} x {KvHeads}");
+        CheckLayerAndHead(layer, head);
         if (count > 0) runs.Add(new KvRun(_keys[layer], head * _capacity * HeadDim, _values[layer], head * _capacity * HeadDim, count));
         return true;
     }

@@ -60,7 +60,7 @@ public sealed class PagedKvCache : KvCache
     {
         ArgumentNullException.ThrowIfNull(runs);
         if ((uint)count > (uint)Capacity) throw new ArgumentOutOfRangeException(nameof(count));
-        if ((uint)layer >= (uint)Layers || (uint)head >= (uint)KvHeads) throw new ArgumentOutOfRangeException(nameof(layer), $"layer {layer} / KV head {head} outside {Layers} x {KvHeads}");
+        CheckLayerAndHead(layer, head);
         if (_pool.Storage != KvStorage.F32) return false;
         int pageSize = _pool.PageSize;
         for (int start = 0, page = 0; start < count; start += pageSize, page++)

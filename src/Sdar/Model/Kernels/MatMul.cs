@@ -35,7 +35,11 @@ public static unsafe class MatMul
     /// Several products of the same input (q/k/v, or gate/up): the input is packed once and all outputs' column
     /// chunks go to the workers in one parallel dispatch, which halves the synchronisation of a T=1 forward.
     /// </summary>
-    public static void Compute(KernelSettings settings, ReadOnlySpan<float> x, int rows, params ReadOnlySpan<(WeightTensor W, float[] Y)> products)
+    public static void Compute(KernelSettings settings, ReadOnlySpan<float> x, int rows, params ReadOnlySpan<(WeightTensor W, float[] Y)> products) =>
+        ComputeInto(settings, x, rows, products, done: null);
+
+    /// <summary>The products into managed arrays, pinned for the kernels, with <paramref name="done"/> run per chunk of columns.</summary>
+    private static void ComputeInto(KernelSettings settings, ReadOnlySpan<float> x, int rows, ReadOnlySpan<(WeightTensor W, float[] Y)> products, ColumnsDone? done)
     {
         var pinned = new System.Runtime.InteropServices.GCHandle[products.Length];
         var targets = new (WeightTensor, IntPtr)[products.Length];
@@ -47,7 +51,7 @@ public static unsafe class MatMul
                 pinned[i] = System.Runtime.InteropServices.GCHandle.Alloc(products[i].Y, System.Runtime.InteropServices.GCHandleType.Pinned);
                 targets[i] = (products[i].W, pinned[i].AddrOfPinnedObject());
             }
-            ComputeShared(settings, x, rows, targets);
+            ComputeShared(settings, x, rows, targets, done);
         }
         finally
         {
@@ -69,23 +73,11 @@ public static unsafe class MatMul
         ArgumentNullException.ThrowIfNull(up);
         int n = gateWeights.Rows;
         if (upWeights.Rows != n) throw new ArgumentException($"SwiGLU: gate has {n} outputs, up {upWeights.Rows}", nameof(upWeights));
-        if (gate.LongLength < (long)rows * n || up.LongLength < (long)rows * n) throw new ArgumentException("matmul output buffer too small");
-        var pinnedGate = System.Runtime.InteropServices.GCHandle.Alloc(gate, System.Runtime.InteropServices.GCHandleType.Pinned);
-        var pinnedUp = System.Runtime.InteropServices.GCHandle.Alloc(up, System.Runtime.InteropServices.GCHandleType.Pinned);
-        try
+        ComputeInto(settings, x, rows, [(gateWeights, gate), (upWeights, up)], (start, end) =>
         {
-            float* g = (float*)pinnedGate.AddrOfPinnedObject(), u = (float*)pinnedUp.AddrOfPinnedObject();
-            ComputeShared(settings, x, rows, [(gateWeights, (IntPtr)g), (upWeights, (IntPtr)u)], (start, end) =>
-            {
-                for (int r = 0; r < rows; r++)
-                    VectorMath.SwiGlu(new Span<float>(g + (long)r * n + start, end - start), new ReadOnlySpan<float>(u + (long)r * n + start, end - start));
-            });
-        }
-        finally
-        {
-            pinnedGate.Free();
-            pinnedUp.Free();
-        }
+            for (int r = 0; r < rows; r++)
+                VectorMath.SwiGlu(gate.AsSpan(r * n + start, end - start), up.AsSpan(r * n + start, end - start));
+        });
     }
 
     private static void ComputeShared(KernelSettings settings, ReadOnlySpan<float> x, int rows, ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, ColumnsDone? done = null)
@@ -119,9 +111,7 @@ public static unsafe class MatMul
         fixed (float* wPtr = w)
         fixed (float* xPtr = x)
         fixed (float* yPtr = y)
-        {
-            new TiledProduct<F32Format.Rows>(new F32Format.Rows(wPtr, k), xPtr, yPtr, rows, n, k, settings.UseVector512).Columns(0, n);
-        }
+            ComputeF32(settings, wPtr, n, xPtr, rows, k, yPtr, n);
     }
 
     /// <summary>
