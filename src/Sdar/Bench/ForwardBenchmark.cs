@@ -145,17 +145,19 @@ public sealed class ForwardBenchmark
         var config = _weights.Config;
         var cache = new ContiguousKvCache(config, Math.Max(1, length + 64));
         cache.Reserve(length);
+        var key = new float[config.HeadDim];
+        var value = new float[config.HeadDim];
         for (int l = 0; l < config.NumHiddenLayers; l++)
             for (int h = 0; h < config.NumKeyValueHeads; h++)
-            {
-                var keys = cache.Keys(l, h)[..(length * config.HeadDim)];
-                var values = cache.Values(l, h)[..(length * config.HeadDim)];
-                for (int i = 0; i < keys.Length; i++)
+                for (int position = 0; position < length; position++)
                 {
-                    keys[i] = (float)(random.NextDouble() * 2 - 1);
-                    values[i] = (float)(random.NextDouble() * 2 - 1);
+                    for (int d = 0; d < key.Length; d++)
+                    {
+                        key[d] = (float)(random.NextDouble() * 2 - 1);
+                        value[d] = (float)(random.NextDouble() * 2 - 1);
+                    }
+                    cache.Write(l, h, position, key, value);
                 }
-            }
         cache.Advance(length);
         return cache;
     }

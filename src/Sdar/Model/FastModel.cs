@@ -278,17 +278,21 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
 
         // The keys and values as runs of consecutive positions: the cached ones where the cache stores them (a page
         // each, or one run), read in place; copying them first was 16 % of a T = 1 forward of sdar-mini at cache 512.
-        // Only a cache that does not store floats (BF16 pages) is converted into a copy. Then the new tokens' own.
+        // Only a cache that does not store float keys in tiles (BF16 pages, odd page sizes) is converted into a copy.
+        // Then the new tokens' own, keys put into tiles (see KeyTiles).
         var runs = new List<KvRun>();
         float[]? cachedKeys = null, cachedValues = null;
         if (start > 0 && !input.Cache.TryGetRuns(layer, kvHead, start, runs))
         {
-            cachedKeys = ArrayPool<float>.Shared.Rent(start * hd);
+            var keyRows = ArrayPool<float>.Shared.Rent(start * hd);
+            cachedKeys = ArrayPool<float>.Shared.Rent(KeyTiles.Length(start, hd));
             cachedValues = ArrayPool<float>.Shared.Rent(start * hd);
-            input.Cache.Read(layer, kvHead, start, cachedKeys.AsSpan(0, start * hd), cachedValues.AsSpan(0, start * hd));
+            input.Cache.Read(layer, kvHead, start, keyRows.AsSpan(0, start * hd), cachedValues.AsSpan(0, start * hd));
+            KeyTiles.FromRows(keyRows, start, hd, cachedKeys);
+            ArrayPool<float>.Shared.Return(keyRows);
             runs.Add(new KvRun(cachedKeys, 0, cachedValues, 0, start));
         }
-        var newKeys = ArrayPool<float>.Shared.Rent(T * hd);
+        var newKeys = ArrayPool<float>.Shared.Rent(KeyTiles.Length(T, hd));
         var newValues = ArrayPool<float>.Shared.Rent(T * hd);
         var queryRows = ArrayPool<float>.Shared.Rent(queries * hd);
         var scores = ArrayPool<float>.Shared.Rent(queries * keyCount);
@@ -296,9 +300,11 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
         var visible = ArrayPool<int>.Shared.Rent(queries);
         try
         {
+            newKeys.AsSpan(0, KeyTiles.Length(T, hd)).Clear();   // the last tile's padding: read by the kernels, never stored
             for (int t = 0; t < T; t++)
             {
-                k.AsSpan((firstRow + t) * kvWidth + kvHead * hd, hd).CopyTo(newKeys.AsSpan(t * hd, hd));
+                var key = k.AsSpan((firstRow + t) * kvWidth + kvHead * hd, hd);
+                for (int d = 0; d < hd; d++) newKeys[KeyTiles.Index(t, d, hd)] = key[d];
                 v.AsSpan((firstRow + t) * kvWidth + kvHead * hd, hd).CopyTo(newValues.AsSpan(t * hd, hd));
             }
             runs.Add(new KvRun(newKeys, 0, newValues, 0, T));
@@ -312,7 +318,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             {
                 for (int r = 0, position = 0; r < runs.Count; position += runs[r].Positions, r++)
                     fixed (float* keyPtr = runs[r].Keys)
-                        Scores(_kernels, keyPtr + runs[r].KeyOffset, runs[r].Positions, queryPtr, queries, hd, p + position, keyCount);
+                        AttentionScores.Compute(keyPtr + runs[r].KeyOffset, runs[r].Positions, queryPtr, queries, hd, p + position, keyCount, _kernels.UseVector512);
 
                 float scale = 1f / MathF.Sqrt(hd);
                 for (int i = 0; i < queries; i++)
@@ -349,20 +355,6 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             ArrayPool<float>.Shared.Return(weighted);
             ArrayPool<int>.Shared.Return(visible);
         }
-    }
-
-    /// <summary>
-    /// The scores of one run of keys, (queries, keyCount) into the run's columns of the score matrix (rows
-    /// <paramref name="scoreStride"/> apart): 4 x 4 tiles over whole groups of 4 query rows, and the query rows left
-    /// over (all of them in AR decoding, where a KV head has 2 query heads) 16 keys at a time. Every score is the same
-    /// chain in either, so runs give the bits of one product over all keys.
-    /// </summary>
-    private static unsafe void Scores(KernelSettings kernels, float* keys, int keyCount, float* queryRows, int queries, int hd, float* scores, int scoreStride)
-    {
-        int tiled = AttentionScores.Supports(hd, kernels.UseVector512) ? queries / MatMul.TileRows * MatMul.TileRows : queries;
-        if (tiled > 0) MatMul.ComputeF32(kernels, keys, keyCount, queryRows, tiled, hd, scores, scoreStride);
-        if (tiled < queries)
-            AttentionScores.Compute(keys, keyCount, queryRows + (long)tiled * hd, queries - tiled, hd, scores + (long)tiled * scoreStride, scoreStride);
     }
 
     /// <summary>RoPE of one head in place: eight pairs at a time, each a multiply, a multiply and an add or subtract, as the scalar loop rounds them (no FMA), so the same bits.</summary>

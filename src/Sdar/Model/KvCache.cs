@@ -34,13 +34,14 @@ public abstract class KvCache
     /// <summary>Writes one position's key and value (head_dim floats each) for one layer and KV head.</summary>
     public abstract void Write(int layer, int head, int position, ReadOnlySpan<float> key, ReadOnlySpan<float> value);
 
-    /// <summary>Copies positions 0..count-1 of one layer and KV head into (count, head_dim) row-major spans.</summary>
+    /// <summary>Copies positions 0..count-1 of one layer and KV head into (count, head_dim) row-major spans, keys and values alike.</summary>
     public abstract void Read(int layer, int head, int count, Span<float> keys, Span<float> values);
 
     /// <summary>
     /// Positions 0..count-1 of one layer and KV head as runs read in place, appended to <paramref name="runs"/> in
     /// position order, so that attention reads the cache without copying it first; false, adding nothing, where the
-    /// storage is not float32 (BF16 pages): then <see cref="Read"/> converts a copy.
+    /// storage is not float32 keys in <see cref="KeyTiles"/> (BF16 pages, pages of other sizes): then <see cref="Read"/>
+    /// converts a copy.
     /// </summary>
     public virtual bool TryGetRuns(int layer, int head, int count, List<KvRun> runs) => false;
 
@@ -79,15 +80,48 @@ public abstract class KvCache
 }
 
 /// <summary>
-/// Consecutive cached positions of one layer and KV head as stored: <paramref name="Positions"/> rows of head_dim keys
-/// from <paramref name="Keys"/>[<paramref name="KeyOffset"/>] on, and as many values from
-/// <paramref name="Values"/>[<paramref name="ValueOffset"/>] on (see <see cref="KvCache.TryGetRuns"/>).
+/// Consecutive cached positions of one layer and KV head as stored: <paramref name="Positions"/> keys in
+/// <see cref="KeyTiles"/> from <paramref name="Keys"/>[<paramref name="KeyOffset"/>] on (the last tile may be partly
+/// used), and as many rows of head_dim values from <paramref name="Values"/>[<paramref name="ValueOffset"/>] on (see
+/// <see cref="KvCache.TryGetRuns"/>).
 /// </summary>
 public readonly record struct KvRun(float[] Keys, int KeyOffset, float[] Values, int ValueOffset, int Positions);
 
 /// <summary>
-/// One float32 array per layer, (n_kv_heads, capacity, head_dim), growing by doubling: the simplest storage,
-/// used by standalone forwards, benchmarks of one sequence and tests. The engine uses <see cref="PagedKvCache"/>.
+/// How caches store keys for attention: in tiles of <see cref="Width"/> positions, each tile head_dim rows of
+/// <see cref="Width"/> floats (dimension d of the tile's 16 keys side by side), tiles one after another.
+/// <para>
+/// Why: a query's scores against 16 keys are then 16 lanes of one FMA chain over head_dim, each step one load of the
+/// 16 keys' dimension d and a broadcast of the query's; with keys in rows every score ended in a lane sum of its own,
+/// and at head_dim 64 those sums cost about as much as the multiply-adds (see <see cref="Kernels.AttentionScores"/>).
+/// Values stay in rows: the weighted sum broadcasts a probability over a value row.
+/// </para>
+/// <para>A width of 1 is plain rows (position-major), what page sizes that are not a multiple of 16 keep.</para>
+/// </summary>
+public static class KeyTiles
+{
+    public const int Width = 16;
+
+    /// <summary>Index of dimension <paramref name="d"/> of the key at <paramref name="position"/> (from the run's start).</summary>
+    public static int Index(int position, int d, int headDim, int width = Width) =>
+        position / width * width * headDim + d * width + position % width;
+
+    /// <summary>Floats that <paramref name="positions"/> keys take in tiles: whole tiles, the last one padded.</summary>
+    public static int Length(int positions, int headDim) => (positions + Width - 1) / Width * Width * headDim;
+
+    /// <summary>Keys in rows, (count, head_dim), into tiles; the unused lanes of the last tile are zeroed.</summary>
+    public static void FromRows(ReadOnlySpan<float> rows, int count, int headDim, Span<float> tiles)
+    {
+        tiles[..Length(count, headDim)].Clear();
+        for (int p = 0; p < count; p++)
+            for (int d = 0; d < headDim; d++) tiles[Index(p, d, headDim)] = rows[p * headDim + d];
+    }
+}
+
+/// <summary>
+/// One float32 array per layer and side, n_kv_heads regions of capacity positions (keys in <see cref="KeyTiles"/>,
+/// values in rows), growing by doubling: the simplest storage, used by standalone forwards, benchmarks of one sequence
+/// and tests. The engine uses <see cref="PagedKvCache"/>. The capacity is a whole number of key tiles.
 /// </summary>
 public sealed class ContiguousKvCache : KvCache
 {
@@ -96,7 +130,7 @@ public sealed class ContiguousKvCache : KvCache
 
     public ContiguousKvCache(ModelConfig config, int initialCapacity = 64) : base(config)
     {
-        _capacity = Math.Max(1, initialCapacity);
+        _capacity = WholeTiles(Math.Max(1, initialCapacity));
         _keys = new float[Layers][];
         _values = new float[Layers][];
         for (int l = 0; l < Layers; l++)
@@ -108,15 +142,16 @@ public sealed class ContiguousKvCache : KvCache
 
     public override int Capacity => _capacity;
 
-    /// <summary>Keys of <paramref name="layer"/>, head <paramref name="head"/>: (capacity, head_dim), first Length rows valid.</summary>
-    public Span<float> Keys(int layer, int head) => _keys[layer].AsSpan(head * _capacity * HeadDim, _capacity * HeadDim);
-    public Span<float> Values(int layer, int head) => _values[layer].AsSpan(head * _capacity * HeadDim, _capacity * HeadDim);
+    private static int WholeTiles(int positions) => (positions + KeyTiles.Width - 1) / KeyTiles.Width * KeyTiles.Width;
+
+    private Span<float> Keys(int layer, int head) => _keys[layer].AsSpan(head * _capacity * HeadDim, _capacity * HeadDim);
+    private Span<float> Values(int layer, int head) => _values[layer].AsSpan(head * _capacity * HeadDim, _capacity * HeadDim);
 
     public override void Reserve(int count)
     {
         int needed = Length + count;
         if (needed <= _capacity) return;
-        int newCapacity = Math.Max(needed, _capacity * 2);
+        int newCapacity = WholeTiles(Math.Max(needed, _capacity * 2));
         for (int l = 0; l < Layers; l++)
         {
             _keys[l] = Grow(_keys[l], newCapacity);
@@ -128,15 +163,19 @@ public sealed class ContiguousKvCache : KvCache
     private float[] Grow(float[] old, int newCapacity)
     {
         var grown = new float[KvHeads * newCapacity * HeadDim];
+        // Whole tiles of keys (the last one partly used), rows of values: either way the first Length positions are
+        // one contiguous stretch of each head's region.
+        int length = KeyTiles.Length(Length, HeadDim);
         for (int h = 0; h < KvHeads; h++)
-            Array.Copy(old, h * _capacity * HeadDim, grown, h * newCapacity * HeadDim, Length * HeadDim);
+            Array.Copy(old, h * _capacity * HeadDim, grown, h * newCapacity * HeadDim, length);
         return grown;
     }
 
     public override void Write(int layer, int head, int position, ReadOnlySpan<float> key, ReadOnlySpan<float> value)
     {
         CheckPosition(layer, head, position, key.Length, value.Length);
-        key.CopyTo(Keys(layer, head).Slice(position * HeadDim, HeadDim));
+        var keys = Keys(layer, head);
+        for (int d = 0; d < HeadDim; d++) keys[KeyTiles.Index(position, d, HeadDim)] = key[d];
         value.CopyTo(Values(layer, head).Slice(position * HeadDim, HeadDim));
     }
 
@@ -152,7 +191,10 @@ public sealed class ContiguousKvCache : KvCache
     public override void Read(int layer, int head, int count, Span<float> keys, Span<float> values)
     {
         if ((uint)count > (uint)Capacity) throw new ArgumentOutOfRangeException(nameof(count));
-        Keys(layer, head)[..(count * HeadDim)].CopyTo(keys);
+        CheckLayerAndHead(layer, head);
+        var stored = Keys(layer, head);
+        for (int p = 0; p < count; p++)
+            for (int d = 0; d < HeadDim; d++) keys[p * HeadDim + d] = stored[KeyTiles.Index(p, d, HeadDim)];
         Values(layer, head)[..(count * HeadDim)].CopyTo(values);
     }
 }

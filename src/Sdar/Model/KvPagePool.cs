@@ -17,7 +17,9 @@ public enum KvStorage
 /// engine (vLLM's block manager). A sequence's <see cref="PagedKvCache"/> holds a page table into this pool.
 /// <para>
 /// Pages are materialised on first use, so a large budget costs nothing until it is needed. A page layout is
-/// (layer, key/value, kv head, position, head_dim), so one head's positions of one page are contiguous.
+/// (layer, key/value, kv head, positions), so one head's positions of one page are contiguous: values in rows of
+/// head_dim, keys in <see cref="KeyTiles"/> when the page size is a multiple of their width (the default, 64), else in
+/// rows too (such pages are copied into tiles for attention, as BF16 pages are).
 /// </para>
 /// <para>
 /// Prefix caching: a page whose every position is a prompt position that depends only on the prompt (block
@@ -32,6 +34,7 @@ public sealed class KvPagePool
 {
     private readonly int _layers, _kvHeads, _headDim;
     private readonly int _headStride, _sideStride, _layerStride;   // floats / bf16 values within a page
+    private readonly int _keyWidth;                                 // KeyTiles.Width, or 1 (rows) where the page size is no multiple of it
     // Per-page state, grown as pages are materialised (a budget of millions of pages costs nothing up front).
     private readonly List<float[]> _f32 = [];
     private readonly List<ushort[]> _bf16 = [];
@@ -55,6 +58,7 @@ public sealed class KvPagePool
         PageSize = pageSize;
         PageCount = pageCount;
         Storage = storage;
+        _keyWidth = pageSize % KeyTiles.Width == 0 ? KeyTiles.Width : 1;
         _headStride = pageSize * _headDim;
         _sideStride = _kvHeads * _headStride;
         _layerStride = 2 * _sideStride;
@@ -75,6 +79,9 @@ public sealed class KvPagePool
     public int PageSize { get; }
     public int PageCount { get; }
     public KvStorage Storage { get; }
+
+    /// <summary>Whether attention reads this pool's keys in place: float32 pages whose keys are in <see cref="KeyTiles"/>.</summary>
+    public bool ReadsInPlace => Storage == KvStorage.F32 && _keyWidth == KeyTiles.Width;
     public long PageBytes => (long)_layerStride * _layers * (Storage == KvStorage.F32 ? 4 : 2);
     public long BudgetBytes => PageBytes * PageCount;
     public int CapacityTokens => PageSize * PageCount;
@@ -193,45 +200,48 @@ public sealed class KvPagePool
 
     internal void Write(int page, int layer, int head, int offset, ReadOnlySpan<float> key, ReadOnlySpan<float> value)
     {
-        int keyStart = layer * _layerStride + head * _headStride + offset * _headDim;
-        int valueStart = keyStart + _sideStride;
+        int keyStart = layer * _layerStride + head * _headStride;
+        int valueStart = keyStart + _sideStride + offset * _headDim;
         if (Storage == KvStorage.F32)
         {
-            key.CopyTo(_f32[page].AsSpan(keyStart, _headDim));
-            value.CopyTo(_f32[page].AsSpan(valueStart, _headDim));
+            var floats = _f32[page];
+            for (int d = 0; d < _headDim; d++) floats[keyStart + KeyTiles.Index(offset, d, _headDim, _keyWidth)] = key[d];
+            value.CopyTo(floats.AsSpan(valueStart, _headDim));
             return;
         }
         var bits = _bf16[page];
         for (int d = 0; d < _headDim; d++)
         {
-            bits[keyStart + d] = RandomModel.ToBFloat16(key[d]);
+            bits[keyStart + KeyTiles.Index(offset, d, _headDim, _keyWidth)] = RandomModel.ToBFloat16(key[d]);
             bits[valueStart + d] = RandomModel.ToBFloat16(value[d]);
         }
     }
 
-    /// <summary>Positions 0..count-1 of one float32 page's (layer, head) keys and values, in place.</summary>
+    /// <summary>Positions 0..count-1 of one float32 page's (layer, head) keys and values, in place (see <see cref="ReadsInPlace"/>).</summary>
     internal KvRun Run(int page, int layer, int head, int count)
     {
+        if (!ReadsInPlace) throw new InvalidOperationException("this pool's keys are not float32 tiles; read a copy");
         int keyStart = layer * _layerStride + head * _headStride;
         return new KvRun(_f32[page], keyStart, _f32[page], keyStart + _sideStride, count);
     }
 
-    /// <summary>Copies positions 0..count-1 of one page's (layer, head) keys and values into float spans.</summary>
+    /// <summary>Copies positions 0..count-1 of one page's (layer, head) keys and values into float spans, both in rows.</summary>
     internal void Read(int page, int layer, int head, int count, Span<float> keys, Span<float> values)
     {
         int keyStart = layer * _layerStride + head * _headStride, length = count * _headDim;
         int valueStart = keyStart + _sideStride;
         if (Storage == KvStorage.F32)
         {
-            _f32[page].AsSpan(keyStart, length).CopyTo(keys);
-            _f32[page].AsSpan(valueStart, length).CopyTo(values);
+            var floats = _f32[page];
+            for (int p = 0; p < count; p++)
+                for (int d = 0; d < _headDim; d++) keys[p * _headDim + d] = floats[keyStart + KeyTiles.Index(p, d, _headDim, _keyWidth)];
+            floats.AsSpan(valueStart, length).CopyTo(values);
             return;
         }
         var bits = _bf16[page];
-        for (int i = 0; i < length; i++)
-        {
-            keys[i] = BitConverter.Int32BitsToSingle(bits[keyStart + i] << 16);
-            values[i] = BitConverter.Int32BitsToSingle(bits[valueStart + i] << 16);
-        }
+        for (int p = 0; p < count; p++)
+            for (int d = 0; d < _headDim; d++)
+                keys[p * _headDim + d] = BitConverter.Int32BitsToSingle(bits[keyStart + KeyTiles.Index(p, d, _headDim, _keyWidth)] << 16);
+        for (int i = 0; i < length; i++) values[i] = BitConverter.Int32BitsToSingle(bits[valueStart + i] << 16);
     }
 }

@@ -61,7 +61,7 @@ public sealed class PagedKvCache : KvCache
         ArgumentNullException.ThrowIfNull(runs);
         if ((uint)count > (uint)Capacity) throw new ArgumentOutOfRangeException(nameof(count));
         CheckLayerAndHead(layer, head);
-        if (_pool.Storage != KvStorage.F32) return false;
+        if (!_pool.ReadsInPlace) return false;
         int pageSize = _pool.PageSize;
         for (int start = 0, page = 0; start < count; start += pageSize, page++)
             runs.Add(_pool.Run(_pages[page], layer, head, Math.Min(pageSize, count - start)));

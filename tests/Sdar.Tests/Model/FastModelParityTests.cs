@@ -131,6 +131,8 @@ public class FastModelParityTests
     [InlineData(16, 7)]
     [InlineData(64, 5)]
     [InlineData(64, 64)]
+    [InlineData(64, 16)]
+    [InlineData(32, 32)]
     public void Attention_reads_paged_caches_in_place_with_the_bits_of_a_contiguous_cache(int headDim, int pageSize)
     {
         // Pages of odd sizes split the cached keys into runs that meet the score and value tiles at every offset.

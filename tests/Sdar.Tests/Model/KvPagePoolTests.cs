@@ -6,6 +6,8 @@ namespace Sdar.Tests.Model;
 public sealed class KvPagePoolTests
 {
     private static readonly Sdar.Config.ModelConfig Config = FakeConfigs.Sdar();
+    // Two layers and two KV heads, so that a position's place in a page is checked away from the first (layer, head).
+    private static readonly Sdar.Config.ModelConfig Wider = Config with { NumHiddenLayers = 2, NumAttentionHeads = 2, NumKeyValueHeads = 2 };
 
     [Fact]
     public void The_pool_never_hands_out_more_pages_than_its_budget_and_gets_them_all_back()
@@ -49,6 +51,66 @@ public sealed class KvPagePoolTests
                     Assert.InRange(values[p * hd + d], value - Math.Abs(value) / 128 - 1e-6f, value + Math.Abs(value) / 128 + 1e-6f);
                 }
         }
+    }
+
+    [Theory]
+    [InlineData(16, true)]
+    [InlineData(64, true)]
+    [InlineData(3, false)]     // keys in rows: attention copies them into tiles
+    [InlineData(24, false)]
+    public void Float_pages_of_whole_key_tiles_are_read_in_place_others_through_a_copy(int pageSize, bool inPlace)
+    {
+        var pool = new KvPagePool(Wider, pageSize, pageCount: 8);
+        Assert.Equal(inPlace, pool.ReadsInPlace);
+        Assert.False(new KvPagePool(Wider, pageSize, 8, KvStorage.BF16).ReadsInPlace);
+        var cache = new PagedKvCache(pool, Wider);
+        int hd = Wider.HeadDim, count = 2 * pageSize + 5;
+        Assert.True(cache.TryReserve(count));
+        for (int p = 0; p < count; p++)
+            cache.Write(1, 1, p, Enumerable.Range(0, hd).Select(d => p * 100f + d).ToArray(), Enumerable.Range(0, hd).Select(d => -p * 100f - d).ToArray());
+        cache.Advance(count);
+        var runs = new List<KvRun>();
+        Assert.Equal(inPlace, cache.TryGetRuns(1, 1, count, runs));
+        if (!inPlace)
+        {
+            Assert.Empty(runs);
+            return;
+        }
+        Assert.Equal(new[] { pageSize, pageSize, 5 }, runs.Select(r => r.Positions));
+        for (int r = 0, first = 0; r < runs.Count; first += runs[r].Positions, r++)
+            for (int p = 0; p < runs[r].Positions; p++)
+                for (int d = 0; d < hd; d++)
+                {
+                    Assert.Equal((first + p) * 100f + d, runs[r].Keys[runs[r].KeyOffset + KeyTiles.Index(p, d, hd)]);
+                    Assert.Equal(-(first + p) * 100f - d, runs[r].Values[runs[r].ValueOffset + p * hd + d]);
+                }
+    }
+
+    [Fact]
+    public void A_contiguous_cache_keeps_its_keys_in_tiles_as_it_grows()
+    {
+        var cache = new ContiguousKvCache(Wider, initialCapacity: 5);
+        int hd = Wider.HeadDim;
+        for (int p = 0; p < 40; p++)
+        {
+            cache.Reserve(1);   // grows 16 -> 32 -> 64 positions on the way
+            cache.Write(0, 1, p, Enumerable.Range(0, hd).Select(d => p * 100f + d).ToArray(), Enumerable.Range(0, hd).Select(d => -p * 100f - d).ToArray());
+            cache.Advance(1);
+        }
+        Assert.Equal(0, cache.Capacity % KeyTiles.Width);
+        var keys = new float[40 * hd];
+        var values = new float[40 * hd];
+        cache.Read(0, 1, 40, keys, values);
+        var runs = new List<KvRun>();
+        Assert.True(cache.TryGetRuns(0, 1, 40, runs));
+        var run = Assert.Single(runs);
+        for (int p = 0; p < 40; p++)
+            for (int d = 0; d < hd; d++)
+            {
+                Assert.Equal(p * 100f + d, keys[p * hd + d]);
+                Assert.Equal(-p * 100f - d, values[p * hd + d]);
+                Assert.Equal(p * 100f + d, run.Keys[run.KeyOffset + KeyTiles.Index(p, d, hd)]);
+            }
     }
 
     [Fact]
