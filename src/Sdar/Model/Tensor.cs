@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 namespace Sdar.Model;
 
 /// <summary>
@@ -98,7 +99,19 @@ public sealed unsafe class WeightTensor
     public void ReadRow(int row, Span<float> destination)
     {
         long start = (long)row * Columns;
-        for (int i = 0; i < Columns; i++) destination[i] = GetFloat(start + i);
+        int i = 0;
+        if (DType == DType.BF16 && Vector256.IsHardwareAccelerated)
+        {
+            // The embedding of every new token, by the calling thread while the workers wait: element by element through
+            // GetFloat it was about 1 % of a forward of sdar-mini on two threads. The same values: bf16 is float's high half.
+            ushort* bits = (ushort*)_data + start;
+            for (; i + 8 <= Columns; i += 8)
+            {
+                var (low, high) = Vector128.Widen(Vector128.Load(bits + i));
+                (Vector256.Create(low, high) << 16).AsSingle().CopyTo(destination.Slice(i, 8));
+            }
+        }
+        for (; i < Columns; i++) destination[i] = GetFloat(start + i);
     }
 
     /// <summary>The whole tensor as float (copies); for small tensors such as norms.</summary>

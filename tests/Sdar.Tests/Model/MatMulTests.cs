@@ -20,6 +20,21 @@ public class MatMulTests
     }
 
     [Theory]
+    [InlineData(DType.BF16)]
+    [InlineData(DType.F32)]
+    public void A_row_read_as_floats_is_each_element_as_float(DType dtype)
+    {
+        // 19 columns: whole vectors of eight and a tail.
+        var w = RandomWeight(dtype, 3, 19, seed: 7);
+        var row = new float[19];
+        for (int r = 0; r < 3; r++)
+        {
+            w.ReadRow(r, row);
+            for (int c = 0; c < 19; c++) Assert.Equal(w.GetFloat(r * 19L + c), row[c]);
+        }
+    }
+
+    [Theory]
     [InlineData(DType.BF16, 70, 96)]
     [InlineData(DType.BF16, 37, 100)]   // K not a multiple of 32: the scalar tail
     [InlineData(DType.F32, 70, 96)]

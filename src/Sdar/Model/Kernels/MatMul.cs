@@ -137,11 +137,18 @@ public static unsafe class MatMul
     internal delegate void ColumnsDone(int start, int end);
 
     /// <summary>
+    /// What must be done to the input before any product reads it (the BF16 pack), as <paramref name="Count"/> parts
+    /// that the workers run at the start of the products' dispatch rather than the caller before it.
+    /// </summary>
+    internal readonly record struct Prologue(int Count, Action<int> Part);
+
+    /// <summary>
     /// Splits every job's output columns into chunks (multiples of the column tile), enough to balance the workers,
     /// and runs all chunks of all jobs in one parallel loop. With <paramref name="done"/> the jobs share one N and each
-    /// chunk is the same columns of every job, followed by <paramref name="done"/> on them.
+    /// chunk is the same columns of every job, followed by <paramref name="done"/> on them. The parts of
+    /// <paramref name="prologue"/> run first, in the same dispatch.
     /// </summary>
-    internal static void Run<TJob>(TJob[] jobs, int threads, ColumnsDone? done = null) where TJob : struct, IJob
+    internal static void Run<TJob>(TJob[] jobs, int threads, ColumnsDone? done = null, Prologue prologue = default) where TJob : struct, IJob
     {
         long work = 0;
         int totalColumns = 0;
@@ -156,6 +163,7 @@ public static unsafe class MatMul
         // Multiply-adds below which one dispatch to the workers costs more than it saves (about 10 us of work).
         if (threads <= 1 || work < 65_536)
         {
+            for (int part = 0; part < prologue.Count; part++) prologue.Part(part);
             foreach (var job in jobs) job.Columns(0, job.N);
             done?.Invoke(0, jobs[0].N);
             return;
@@ -171,7 +179,7 @@ public static unsafe class MatMul
         {
             int n = jobs[0].N;
             int perColumns = Math.Max(TileCols, (n + targetChunks - 1) / targetChunks / TileCols * TileCols);
-            WorkerPool.For((n + perColumns - 1) / perColumns, threads, c =>
+            WorkerPool.For(prologue.Count, prologue.Part, (n + perColumns - 1) / perColumns, threads, c =>
             {
                 int start = c * perColumns, end = Math.Min(n, start + perColumns);
                 foreach (var job in jobs) job.Columns(start, end);
@@ -184,7 +192,7 @@ public static unsafe class MatMul
         for (int j = 0; j < jobs.Length; j++)
             for (int start = 0; start < jobs[j].N; start += perChunk)
                 chunks.Add((j, start, Math.Min(jobs[j].N, start + perChunk)));
-        WorkerPool.For(chunks.Count, threads, c =>
+        WorkerPool.For(prologue.Count, prologue.Part, chunks.Count, threads, c =>
         {
             var (job, start, end) = chunks[c];
             jobs[job].Columns(start, end);

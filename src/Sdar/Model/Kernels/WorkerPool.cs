@@ -14,32 +14,52 @@ public static class WorkerPool
 
     private static readonly object DispatchLock = new();
     private static readonly List<Worker> Workers = [];
-    private static Action<int>? _body;
-    private static int _count, _next, _done, _busy;
+    private static Action<int>? _body, _first;
+    private static int _count, _firstCount, _next, _done, _firstDone, _busy;
     private static long _generation;
     private static Exception? _error;
 
     [ThreadStatic] private static bool _onWorker;
 
     /// <summary>Runs <paramref name="body"/>(0 .. count-1) on up to <paramref name="threads"/> threads (the caller included).</summary>
-    public static void For(int count, int threads, Action<int> body)
+    public static void For(int count, int threads, Action<int> body) => For(0, null, count, threads, body);
+
+    /// <summary>
+    /// Runs <paramref name="first"/>(0 .. firstCount-1), then <paramref name="body"/>(0 .. count-1), on up to
+    /// <paramref name="threads"/> threads in one dispatch: no body item starts before every first item has finished.
+    /// Why: a step that must precede a parallel loop (a product's packing of its input) would otherwise run on the
+    /// caller while the workers wait, or cost a dispatch of its own. Items are claimed in order, so a thread that waits
+    /// in a body item only waits for first items other threads are running.
+    /// </summary>
+    public static void For(int firstCount, Action<int>? first, int count, int threads, Action<int> body)
     {
-        if (count <= 0) return;
-        if (threads <= 1 || count == 1 || _onWorker)
+        if (first is null || firstCount < 0) firstCount = 0;
+        if (count <= 0)
         {
+            for (int i = 0; i < firstCount; i++) first!(i);
+            return;
+        }
+        if (threads <= 1 || count + firstCount == 1 || _onWorker)
+        {
+            for (int i = 0; i < firstCount; i++) first!(i);
             for (int i = 0; i < count; i++) body(i);
             return;
         }
         if (!Monitor.TryEnter(DispatchLock))
         {
-            // Another forward is using the workers (e.g. two server requests): fall back to the thread pool.
+            // Another forward is using the workers (e.g. two server requests): fall back to the thread pool, whose
+            // items run in no set order, so the first items go before, on the caller.
+            for (int i = 0; i < firstCount; i++) first!(i);
             Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
             return;
         }
         try
         {
             EnsureWorkers(threads - 1);
-            _count = count;
+            _count = firstCount + count;
+            _firstCount = firstCount;
+            _first = first;
+            _firstDone = 0;
             _next = 0;
             _done = 0;
             _error = null;
@@ -49,12 +69,13 @@ public static class WorkerPool
             for (int w = 0; w < threads - 1; w++) Workers[w].Wake();
 
             _onWorker = true;
-            try { RunItems(body, count); }
+            try { RunItems(body, _count); }
             finally { _onWorker = false; }
 
             var spin = new SpinWait();
-            while (Volatile.Read(ref _done) < count) spin.SpinOnce(sleep1Threshold: -1);
+            while (Volatile.Read(ref _done) < _count) spin.SpinOnce(sleep1Threshold: -1);
             Volatile.Write(ref _body, null);
+            _first = null;
             // A worker may still be inside RunItems (it found nothing left): wait until it is out before the
             // next dispatch resets the counters.
             while (Volatile.Read(ref _busy) > 0) spin.SpinOnce(sleep1Threshold: -1);
@@ -67,15 +88,30 @@ public static class WorkerPool
         }
     }
 
+    /// <summary>Claims items 0 .. count-1 of the open dispatch in order: the first items, then the body's.</summary>
     private static void RunItems(Action<int> body, int count)
     {
+        int firstCount = Volatile.Read(ref _firstCount);
         while (true)
         {
             int i = Interlocked.Increment(ref _next) - 1;
             if (i >= count) return;
             try
             {
-                body(i);
+                if (i < firstCount)
+                {
+                    try { _first!(i); }
+                    finally { Interlocked.Increment(ref _firstDone); }   // even when it failed: nobody waits forever
+                }
+                else
+                {
+                    if (Volatile.Read(ref _firstDone) < firstCount)
+                    {
+                        var spin = new SpinWait();
+                        while (Volatile.Read(ref _firstDone) < firstCount) spin.SpinOnce(sleep1Threshold: -1);
+                    }
+                    body(i - firstCount);
+                }
             }
             catch (Exception e)
             {
