@@ -74,7 +74,12 @@ public sealed class ForwardBenchmark
     {
         var forward = CreateCase(tokens, cacheLength);
         var limits = MachineLimits.Measure(_threads);
-        forward.Run();
+        // Warm up for a quarter of a second (at least one forward), not one forward: the limits just streamed a GiB
+        // through the caches and left thread-pool threads spinning on the cores for a while, and a small model's
+        // forwards (well under a millisecond) timed right after ran up to twice as slow as a moment later.
+        var warmUp = Stopwatch.StartNew();
+        do forward.Run();
+        while (warmUp.Elapsed.TotalSeconds < 0.25);
         var times = new List<double>();
         for (int i = 0; i < Math.Max(1, repeats); i++)
         {
