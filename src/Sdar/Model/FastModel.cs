@@ -215,13 +215,14 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             for (int s = 0; s < batch.Count; s++) results[s] = [];
             return results;
         }
-        var normed = new float[wanted.Count * H];
+        // Uninitialised: every element is written below (zeroing the logits was 0.7 % of the caller's samples at T = 16).
+        var normed = GC.AllocateUninitializedArray<float>(wanted.Count * H);
         for (int i = 0; i < wanted.Count; i++)
             VectorMath.RmsNorm(h.AsSpan(wanted[i] * H, H), _finalNorm, normed.AsSpan(i * H, H), (float)c.RmsNormEps);
         // Rows of the final norm are the wanted rows only, so a fault here is reported at the first wanted row.
         // The probe runs one sequence, so the wanted rows are its rows from FirstLogitRow on.
         if (probe?.Check("model.norm", "final norm output", normed, H, batch[0].FirstLogitRow) == true) return [];
-        var all = new float[(long)wanted.Count * V];
+        var all = GC.AllocateUninitializedArray<float>(checked(wanted.Count * V));
         MatMul.Compute(_kernels, _w.LmHead, normed, wanted.Count, all);
         if (batch.Count == 1)
         {
