@@ -74,9 +74,10 @@ public class WorkerPoolTests
     [Fact]
     public void A_first_item_that_throws_reaches_the_caller_without_leaving_the_body_waiting()
     {
-        var error = Assert.Throws<AggregateException>(() =>
+        // Wrapped when the workers ran it; as it is when another test held the workers and the caller ran it.
+        var error = Record.Exception(() =>
             WorkerPool.For(2, f => { if (f == 0) throw new InvalidOperationException("pack failed"); }, 6, 2, _ => { }));
-        Assert.Contains("pack failed", error.InnerException!.Message);
+        Assert.Contains("pack failed", (error is AggregateException wrapped ? wrapped.InnerException! : error!).Message);
         int sum = 0;
         WorkerPool.For(1, _ => Interlocked.Add(ref sum, 100), 10, 2, i => Interlocked.Add(ref sum, i));
         Assert.Equal(145, sum);
