@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+
 namespace Sdar.Model;
 
 /// <summary>
