@@ -17,6 +17,8 @@ public class AttentionScoresTests
     [Theory]
     [InlineData(1, 5, 64)]      // fewer keys than one tile
     [InlineData(2, 37, 64)]     // AR decoding: two query rows, whole tiles and a partial one
+    [InlineData(2, 60, 64)]     // two rows against four vectors, the last of them partial
+    [InlineData(6, 130, 64)]    // four rows, then two
     [InlineData(3, 80, 128)]    // rows left over against groups of four vectors
     [InlineData(4, 16, 64)]     // one tile: the Vector512 path's pairs of vectors have one left over
     [InlineData(9, 53, 12)]     // a head_dim of no whole vector, rows of four and one left over

@@ -36,7 +36,9 @@ internal static unsafe class AttentionScores
         else Compute<Vector256<float>, Lanes256>(keys, keyCount, queries, queryCount, hd, scores, scoreStride);
     }
 
-    /// <summary>Query rows four at a time against key vectors two at a time; rows left over alone against four.</summary>
+    /// <summary>Query rows four at a time against key vectors two at a time; two rows left over (AR decoding, where a KV head
+    /// has 2 query heads in Qwen3-0.6B / 1.7B and the bundled models) together against four, so each key is loaded once
+    /// for both; a last row alone against four.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Compute<TV, TL>(float* keys, int keyCount, float* queries, int queryCount, int hd, float* scores, int scoreStride)
         where TV : unmanaged where TL : struct, IFloatLanes<TV>
@@ -50,6 +52,15 @@ internal static unsafe class AttentionScores
             for (; v + 2 <= vectors; v += 2) Rows4Vectors2<TV, TL>(keys, v, q, hd, s, scoreStride, keyCount);
             for (; v < vectors; v++)
                 for (int i = 0; i < 4; i++) Rows1Vectors1<TV, TL>(keys, v, q + i * hd, hd, s + (long)i * scoreStride, keyCount);
+        }
+        if (row + 2 <= queryCount)
+        {
+            float* q = queries + (long)row * hd, s = scores + (long)row * scoreStride;
+            int v = 0;
+            for (; v + 4 <= vectors; v += 4) Rows2Vectors4<TV, TL>(keys, v, q, hd, s, scoreStride, keyCount);
+            for (; v < vectors; v++)
+                for (int i = 0; i < 2; i++) Rows1Vectors1<TV, TL>(keys, v, q + i * hd, hd, s + (long)i * scoreStride, keyCount);
+            row += 2;
         }
         for (; row < queryCount; row++)
         {
@@ -119,7 +130,38 @@ internal static unsafe class AttentionScores
         if (!whole) CopyPartial(spill, 4, 2 * lanes, keyCount - first, s + first, stride);
     }
 
-    /// <summary>One query row (AR decoding has heads / kv_heads of them per KV head) against four key vectors: four chains in flight.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    private static void Rows2Vectors4<TV, TL>(float* keys, int v, float* q, int hd, float* s, int stride, int keyCount)
+        where TV : unmanaged where TL : struct, IFloatLanes<TV>
+    {
+        float* spill = stackalloc float[SpillFloats];
+        int lanes = TL.Count, first = v * lanes;
+        float* k0 = VectorStart<TV, TL>(keys, v, hd), k1 = VectorStart<TV, TL>(keys, v + 1, hd);
+        float* k2 = VectorStart<TV, TL>(keys, v + 2, hd), k3 = VectorStart<TV, TL>(keys, v + 3, hd);
+        float* q0 = q, q1 = q + hd;
+        TV a00 = TL.Zero, a01 = TL.Zero, a02 = TL.Zero, a03 = TL.Zero, a10 = TL.Zero, a11 = TL.Zero, a12 = TL.Zero, a13 = TL.Zero;
+        for (int d = 0; d < hd; d++)
+        {
+            var x0 = TL.Load(k0 + d * Tile);
+            var x1 = TL.Load(k1 + d * Tile);
+            var x2 = TL.Load(k2 + d * Tile);
+            var x3 = TL.Load(k3 + d * Tile);
+            var b = TL.Broadcast(q0[d]);
+            a00 = TL.Fma(x0, b, a00); a01 = TL.Fma(x1, b, a01); a02 = TL.Fma(x2, b, a02); a03 = TL.Fma(x3, b, a03);
+            b = TL.Broadcast(q1[d]);
+            a10 = TL.Fma(x0, b, a10); a11 = TL.Fma(x1, b, a11); a12 = TL.Fma(x2, b, a12); a13 = TL.Fma(x3, b, a13);
+        }
+        bool whole = first + 4 * lanes <= keyCount;
+        float* o = whole ? s + first : spill;
+        int step = whole ? stride : 4 * lanes;
+        TL.Store(a00, o); TL.Store(a01, o + lanes); TL.Store(a02, o + 2 * lanes); TL.Store(a03, o + 3 * lanes);
+        o += step;
+        TL.Store(a10, o); TL.Store(a11, o + lanes); TL.Store(a12, o + 2 * lanes); TL.Store(a13, o + 3 * lanes);
+        if (!whole) CopyPartial(spill, 2, 4 * lanes, keyCount - first, s + first, stride);
+    }
+
+    /// <summary>The last query row alone against four key vectors: four chains in flight.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     [SkipLocalsInit]
     private static void Rows1Vectors4<TV, TL>(float* keys, int v, float* q, int hd, float* s, int keyCount)
