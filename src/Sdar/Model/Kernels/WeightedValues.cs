@@ -6,7 +6,8 @@ namespace Sdar.Model.Kernels;
 /// <summary>
 /// The second half of attention: out[q, :] = sum over keys j of p[q, j] * v[j, :], with v the (keys, head_dim)
 /// value rows as the cache stores them. Tiles of 4 queries x 64 dims keep 16 accumulators in registers, so each value
-/// row is loaded once per 4 queries; every output is one FMA chain over j in key order, whatever the tile.
+/// row is loaded once per 4 queries (once per 2 for a pair left over); every output is one FMA chain over j in key
+/// order, whatever the tile.
 /// </summary>
 public static unsafe class WeightedValues
 {
@@ -47,6 +48,23 @@ public static unsafe class WeightedValues
                     float* o = output + (long)(q + r) * outputStride + d;
                     *o = Scalar(run + (long)(q + r) * keys, end, v, hd, d, accumulate ? *o : 0);
                 }
+        }
+        if (wide && q + 2 <= queries)
+        {
+            // Two queries left over (AR decoding at two query heads per KV head): each value row loaded once for both.
+            int end = Math.Clamp(Math.Max(visible[q], visible[q + 1]) - firstKey, 0, runKeys);
+            if (end > 0 || !accumulate)
+            {
+                int d = 0;
+                for (; d + 64 <= hd; d += 64) Tile2x64(run + (long)q * keys, keys, end, v, hd, d, output + (long)q * outputStride, outputStride, accumulate);
+                for (; d < hd; d++)
+                    for (int r = 0; r < 2; r++)
+                    {
+                        float* o = output + (long)(q + r) * outputStride + d;
+                        *o = Scalar(run + (long)(q + r) * keys, end, v, hd, d, accumulate ? *o : 0);
+                    }
+            }
+            q += 2;
         }
         for (; q < queries; q++)
         {
@@ -95,6 +113,29 @@ public static unsafe class WeightedValues
             a3 = Vector512.FusedMultiplyAdd(w, Vector512.Load(row + 48), a3);
         }
         a0.Store(o); a1.Store(o + 16); a2.Store(o + 32); a3.Store(o + 48);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x64(float* p, int keys, int end, float* v, int hd, int d, float* output, int stride, bool accumulate)
+    {
+        float* o0 = output + d, o1 = o0 + stride;
+        Vector512<float> a00 = Start(o0, accumulate), a01 = Start(o0 + 16, accumulate), a02 = Start(o0 + 32, accumulate), a03 = Start(o0 + 48, accumulate);
+        Vector512<float> a10 = Start(o1, accumulate), a11 = Start(o1 + 16, accumulate), a12 = Start(o1 + 32, accumulate), a13 = Start(o1 + 48, accumulate);
+        float* p0 = p, p1 = p + keys;
+        for (int j = 0; j < end; j++)
+        {
+            float* row = v + (long)j * hd + d;
+            var v0 = Vector512.Load(row); var v1 = Vector512.Load(row + 16);
+            var v2 = Vector512.Load(row + 32); var v3 = Vector512.Load(row + 48);
+            var w = Vector512.Create(p0[j]);
+            a00 = Vector512.FusedMultiplyAdd(w, v0, a00); a01 = Vector512.FusedMultiplyAdd(w, v1, a01);
+            a02 = Vector512.FusedMultiplyAdd(w, v2, a02); a03 = Vector512.FusedMultiplyAdd(w, v3, a03);
+            w = Vector512.Create(p1[j]);
+            a10 = Vector512.FusedMultiplyAdd(w, v0, a10); a11 = Vector512.FusedMultiplyAdd(w, v1, a11);
+            a12 = Vector512.FusedMultiplyAdd(w, v2, a12); a13 = Vector512.FusedMultiplyAdd(w, v3, a13);
+        }
+        a00.Store(o0); a01.Store(o0 + 16); a02.Store(o0 + 32); a03.Store(o0 + 48);
+        a10.Store(o1); a11.Store(o1 + 16); a12.Store(o1 + 32); a13.Store(o1 + 48);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
