@@ -305,8 +305,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             newKeys.AsSpan(0, KeyTiles.Length(T, hd)).Clear();   // the last tile's padding: read by the kernels, never stored
             for (int t = 0; t < T; t++)
             {
-                var key = k.AsSpan((firstRow + t) * kvWidth + kvHead * hd, hd);
-                for (int d = 0; d < hd; d++) newKeys[KeyTiles.Index(t, d, hd)] = key[d];
+                KeyTiles.Write(k.AsSpan((firstRow + t) * kvWidth + kvHead * hd, hd), t, newKeys);
                 v.AsSpan((firstRow + t) * kvWidth + kvHead * hd, hd).CopyTo(newValues.AsSpan(t * hd, hd));
             }
             runs.Add(new KvRun(newKeys, 0, newValues, 0, T));

@@ -109,12 +109,24 @@ public static class KeyTiles
     /// <summary>Floats that <paramref name="positions"/> keys take in tiles: whole tiles, the last one padded.</summary>
     public static int Length(int positions, int headDim) => (positions + Width - 1) / Width * Width * headDim;
 
+    /// <summary>One key (head_dim floats) into its place in <paramref name="tiles"/> (the run's start), at tile width <paramref name="width"/>.</summary>
+    public static void Write(ReadOnlySpan<float> key, int position, Span<float> tiles, int width = Width)
+    {
+        for (int d = 0; d < key.Length; d++) tiles[Index(position, d, key.Length, width)] = key[d];
+    }
+
     /// <summary>Keys in rows, (count, head_dim), into tiles; the unused lanes of the last tile are zeroed.</summary>
     public static void FromRows(ReadOnlySpan<float> rows, int count, int headDim, Span<float> tiles)
     {
         tiles[..Length(count, headDim)].Clear();
+        for (int p = 0; p < count; p++) Write(rows.Slice(p * headDim, headDim), p, tiles);
+    }
+
+    /// <summary>The first <paramref name="count"/> keys of <paramref name="tiles"/> (tile width <paramref name="width"/>) into rows, (count, head_dim).</summary>
+    public static void ToRows(ReadOnlySpan<float> tiles, int count, int headDim, Span<float> rows, int width = Width)
+    {
         for (int p = 0; p < count; p++)
-            for (int d = 0; d < headDim; d++) tiles[Index(p, d, headDim)] = rows[p * headDim + d];
+            for (int d = 0; d < headDim; d++) rows[p * headDim + d] = tiles[Index(p, d, headDim, width)];
     }
 }
 
@@ -174,8 +186,7 @@ public sealed class ContiguousKvCache : KvCache
     public override void Write(int layer, int head, int position, ReadOnlySpan<float> key, ReadOnlySpan<float> value)
     {
         CheckPosition(layer, head, position, key.Length, value.Length);
-        var keys = Keys(layer, head);
-        for (int d = 0; d < HeadDim; d++) keys[KeyTiles.Index(position, d, HeadDim)] = key[d];
+        KeyTiles.Write(key, position, Keys(layer, head));
         value.CopyTo(Values(layer, head).Slice(position * HeadDim, HeadDim));
     }
 
@@ -192,9 +203,7 @@ public sealed class ContiguousKvCache : KvCache
     {
         if ((uint)count > (uint)Capacity) throw new ArgumentOutOfRangeException(nameof(count));
         CheckLayerAndHead(layer, head);
-        var stored = Keys(layer, head);
-        for (int p = 0; p < count; p++)
-            for (int d = 0; d < HeadDim; d++) keys[p * HeadDim + d] = stored[KeyTiles.Index(p, d, HeadDim)];
+        KeyTiles.ToRows(Keys(layer, head), count, HeadDim, keys);
         Values(layer, head)[..(count * HeadDim)].CopyTo(values);
     }
 }

@@ -205,7 +205,7 @@ public sealed class KvPagePool
         if (Storage == KvStorage.F32)
         {
             var floats = _f32[page];
-            for (int d = 0; d < _headDim; d++) floats[keyStart + KeyTiles.Index(offset, d, _headDim, _keyWidth)] = key[d];
+            KeyTiles.Write(key, offset, floats.AsSpan(keyStart, _headStride), _keyWidth);
             value.CopyTo(floats.AsSpan(valueStart, _headDim));
             return;
         }
@@ -233,8 +233,7 @@ public sealed class KvPagePool
         if (Storage == KvStorage.F32)
         {
             var floats = _f32[page];
-            for (int p = 0; p < count; p++)
-                for (int d = 0; d < _headDim; d++) keys[p * _headDim + d] = floats[keyStart + KeyTiles.Index(p, d, _headDim, _keyWidth)];
+            KeyTiles.ToRows(floats.AsSpan(keyStart, _headStride), count, _headDim, keys, _keyWidth);
             floats.AsSpan(valueStart, length).CopyTo(values);
             return;
         }
