@@ -50,6 +50,52 @@ public class QuantizedMatMulTests
         }
     }
 
+    public static TheoryData<DType, bool> WidenedFormats()
+    {
+        var data = new TheoryData<DType, bool>();
+        foreach (var dtype in new[] { DType.Q8_0, DType.Q4_0, DType.F16 })
+        {
+            data.Add(dtype, false);
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) data.Add(dtype, true);
+        }
+        return data;
+    }
+
+    /// <summary>
+    /// With float activations a format's product is the F32 kernel's over its dequantized weights, bit for bit, in
+    /// every path: one row and few rows (widened in registers), and from 8 rows (F16: 1) the blocked path, where the
+    /// first row tile widens each block as it multiplies it; K = 1088 spans two whole blocks of 512 and a part.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(WidenedFormats))]
+    public void Float_activations_give_the_F32_kernel_over_the_dequantized_weights_bit_for_bit(DType format, bool wide)
+    {
+        const int n = 70, k = 1088;   // 70: a column tile left over with two columns
+        var source = RandomF32(n, k, 11);
+        WeightTensor w;
+        if (format == DType.F16)
+        {
+            var bytes = new byte[n * k * 2];
+            for (int i = 0; i < n * k; i++) BitConverter.TryWriteBytes(bytes.AsSpan(i * 2, 2), (Half)source.GetFloat(i));
+            w = new WeightTensor("w", DType.F16, [n, k], bytes);
+        }
+        else w = WeightQuantizer.Quantize(source, format);
+        var dequantizedBytes = new byte[n * k * 4];
+        for (int i = 0; i < n * k; i++) BitConverter.TryWriteBytes(dequantizedBytes.AsSpan(i * 4, 4), w.GetFloat(i));
+        var dequantized = new WeightTensor("w", DType.F32, [n, k], dequantizedBytes);
+        var settings = new KernelSettings { Threads = 2, UseVector512 = wide, Int8Activations = false };
+        var random = new Random(13);
+        foreach (int rows in new[] { 1, 3, 4, 7, 8, 13 })
+        {
+            var x = Enumerable.Range(0, rows * k).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var expected = new float[rows * n];
+            var actual = new float[rows * n];
+            MatMul.Compute(settings, dequantized, x, rows, expected);
+            MatMul.Compute(settings, w, x, rows, actual);
+            Assert.Equal(expected, actual);
+        }
+    }
+
     /// <summary>The int8 activations of one row, group by group, as the scalar rule says (the kernels' reference).</summary>
     private static (sbyte[] Q, float[] Scales) QuantizeReference(float[] x)
     {
