@@ -123,7 +123,7 @@ public sealed class LlamaCppParityTests(BundledArExports exports, ITestOutputHel
     [Fact]
     public void Greedy_decoding_of_a_quantized_folder_exported_as_f32_gives_sdars_quantized_tokens()
     {
-        using var sdar = LoadedModel.Open(exports.QuantizedDir, kernels: KernelSettings.Default with { Int8Activations = false });
+        using var sdar = LoadedModel.Open(exports.QuantizedDir, kernels: KernelSettings.Default with { Activations = QuantizedActivations.Float });
         Assert.Equal(DType.Q4_0, sdar.Weights.Layers[0].QProj.DType);
         using var llama = LlamaCppModel.Load(exports.QuantizedF32, Exact);
         foreach (string prompt in Prompts)

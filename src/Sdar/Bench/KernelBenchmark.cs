@@ -28,13 +28,13 @@ public static class KernelBenchmark
         int copies = (int)Math.Clamp(workingSetBytes / bytes.Length, 1, 64);
         progress?.Invoke($"{copies} copies of a random {n} x {k} matrix ({copies * bytes.Length / 1e6:F0} MB of BF16), quantized to q8 and q4...");
         var bf16 = Enumerable.Range(0, copies).Select(_ => new WeightTensor("w", DType.BF16, [n, k], (byte[])bytes.Clone())).ToArray();
-        var floatActivations = kernels with { Int8Activations = false };
+        var floatActivations = kernels with { Activations = QuantizedActivations.Float };
         var cases = new List<(string Weights, string Activations, WeightTensor[] Copies, KernelSettings Settings)> { ("bf16", "float", bf16, floatActivations) };
         foreach (var format in new[] { DType.Q8_0, DType.Q4_0 })
         {
             var quantized = bf16.Select(w => WeightQuantizer.Quantize(w, format)).ToArray();
             string name = WeightFormatNames.Name(format);
-            if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) cases.Add((name, "int8", quantized, kernels with { Int8Activations = true }));
+            if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) cases.Add((name, "int8", quantized, kernels with { Activations = QuantizedActivations.Int8 }));
             cases.Add((name, "float", quantized, floatActivations));
         }
 

@@ -27,7 +27,7 @@ public class QuantizedMatMulTests
         const int rows = 13;
         var x = Enumerable.Range(0, rows * k).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
         var all = new float[rows * n];
-        var floatActivations = KernelSettings.Default with { Int8Activations = false };
+        var floatActivations = KernelSettings.Default with { Activations = QuantizedActivations.Float };
         MatMul.Compute(floatActivations, w, x, rows, all);
         double step = format == DType.Q8_0 ? 1.0 / 127 : 1.0 / 7;   // the largest rounding, relative to a group's largest weight
         for (int r = 0; r < rows; r++)
@@ -83,7 +83,7 @@ public class QuantizedMatMulTests
         var dequantizedBytes = new byte[n * k * 4];
         for (int i = 0; i < n * k; i++) BitConverter.TryWriteBytes(dequantizedBytes.AsSpan(i * 4, 4), w.GetFloat(i));
         var dequantized = new WeightTensor("w", DType.F32, [n, k], dequantizedBytes);
-        var settings = new KernelSettings { Threads = 2, UseVector512 = wide, Int8Activations = false };
+        var settings = new KernelSettings { Threads = 2, UseVector512 = wide, Activations = QuantizedActivations.Float };
         var random = new Random(13);
         foreach (int rows in new[] { 1, 3, 4, 7, 8, 13 })
         {
@@ -147,9 +147,9 @@ public class QuantizedMatMulTests
         var random = new Random(7);
         const int rows = 17;
         var x = Enumerable.Range(0, rows * k).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-        var settings = new List<KernelSettings> { new() { Int8Activations = true, UseVector512 = false, Threads = 1 } };
+        var settings = new List<KernelSettings> { new() { Activations = QuantizedActivations.Int8, UseVector512 = false, Threads = 1 } };
         if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
-            settings.Add(new() { Int8Activations = true, UseVector512 = true, Threads = 1 });
+            settings.Add(new() { Activations = QuantizedActivations.Int8, UseVector512 = true, Threads = 1 });
         var all = new float[rows * n];
         MatMul.Compute(settings[0], w, x, rows, all);
 
@@ -194,8 +194,8 @@ public class QuantizedMatMulTests
         int[] prompt = [.. Enumerable.Range(0, 9).Select(_ => random.Next(weights.Config.VocabSize))];
         int[] other = [.. Enumerable.Range(0, 5).Select(_ => random.Next(weights.Config.VocabSize))];
         SequenceInput Input(int[] tokens) => new(tokens, new ContiguousKvCache(weights.Config), false);
-        var exact = new FastModel(weights, KernelSettings.Default with { Int8Activations = false }).Forward([Input(prompt)], AttentionKind.BlockCausal, 4)[0];
-        var int8Model = new FastModel(weights, KernelSettings.Default with { Int8Activations = true });
+        var exact = new FastModel(weights, KernelSettings.Default with { Activations = QuantizedActivations.Float }).Forward([Input(prompt)], AttentionKind.BlockCausal, 4)[0];
+        var int8Model = new FastModel(weights, KernelSettings.Default with { Activations = QuantizedActivations.Int8 });
         var alone = int8Model.Forward([Input(prompt)], AttentionKind.BlockCausal, 4)[0];
         var batched = int8Model.Forward([Input(other), Input(prompt)], AttentionKind.BlockCausal, 4)[1];
         Assert.Equal(alone, batched);
@@ -207,8 +207,9 @@ public class QuantizedMatMulTests
         }
         Assert.True(Math.Sqrt(error / norm) < 0.02, $"relative L2 distance {Math.Sqrt(error / norm):E2}");
         Assert.NotEqual(exact, alone);   // the activations really were quantized
-        // and they are what a model gets by default, where the machine has AVX2.
-        Assert.Equal(System.Runtime.Intrinsics.X86.Avx2.IsSupported, KernelSettings.Default.Int8Activations);
-        Assert.Equal(alone, new FastModel(weights).Forward([Input(prompt)], AttentionKind.BlockCausal, 4)[0]);
+        // By default Q4_0 gets int8 activations where the machine has AVX2, and Q8_0 float ones.
+        bool int8ByDefault = format == DType.Q4_0 && System.Runtime.Intrinsics.X86.Avx2.IsSupported;
+        Assert.Equal(QuantizedActivations.Auto, KernelSettings.Default.Activations);
+        Assert.Equal(int8ByDefault ? alone : exact, new FastModel(weights).Forward([Input(prompt)], AttentionKind.BlockCausal, 4)[0]);
     }
 }

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Sdar.Model.Kernels;
 
 /// <summary>
-/// What a model's kernels run with: the number of workers and the vector width. Each <see cref="FastModel"/> holds
+/// What a model's kernels run with: the number of workers, the vector width and what quantized weights multiply. Each <see cref="FastModel"/> holds
 /// its own (nothing process-wide), so two models, or two tests, can run side by side with different settings.
 /// </summary>
 public sealed record KernelSettings
@@ -14,7 +14,7 @@ public sealed record KernelSettings
 
     private readonly int _threads = Environment.ProcessorCount;
     private readonly bool _useVector512 = Vector512.IsHardwareAccelerated;
-    private readonly bool _int8Activations = Avx2.IsSupported;
+    private readonly QuantizedActivations _activations = QuantizedActivations.Auto;
 
     /// <summary>Workers of the multithreaded kernels and of attention (at least 1).</summary>
     public int Threads
@@ -36,18 +36,46 @@ public sealed record KernelSettings
     }
 
     /// <summary>
-    /// Q8_0 and Q4_0 weights multiply activations quantized to int8 per group of 32 (exact integer dot products,
-    /// AVX-512BW or AVX2, as ggml multiplies Q8_0 / Q4_0 by Q8_0) rather than float activations: a second rounding,
-    /// which measured here costs nothing in accuracy on the bundled models and takes a quarter (Q4_0) to a tenth
-    /// (Q8_0) off a T = 1 forward. Default where AVX2 is (every AVX-512 machine); false multiplies float activations,
-    /// so that each product equals the F32 product over the dequantized weights. Results agree between the Vector512
-    /// and Vector256 kernels bit for bit either way, and never depend on the batch. BF16, F16 and F32 weights ignore it.
+    /// What Q8_0 and Q4_0 weights multiply (see <see cref="QuantizedActivations"/>); by default each format takes the
+    /// faster kind on this machine. BF16, F16 and F32 weights ignore it.
     /// </summary>
-    public bool Int8Activations
+    public QuantizedActivations Activations
     {
-        get => _int8Activations;
-        init => _int8Activations = !value || Avx2.IsSupported
-            ? value
-            : throw new ArgumentException("int8 activations asked for, but this machine has no AVX2", nameof(Int8Activations));
+        get => _activations;
+        init => _activations = value switch
+        {
+            QuantizedActivations.Int8 when !Avx2.IsSupported =>
+                throw new ArgumentException("int8 activations asked for, but this machine has no AVX2", nameof(Activations)),
+            QuantizedActivations.Auto or QuantizedActivations.Int8 or QuantizedActivations.Float => value,
+            _ => throw new ArgumentOutOfRangeException(nameof(Activations), value, "expected Auto, Int8 or Float"),
+        };
     }
+
+    /// <summary>Whether <paramref name="format"/>'s products quantize their activations to int8 under these settings.</summary>
+    internal bool Int8ActivationsFor(DType format) => _activations switch
+    {
+        QuantizedActivations.Int8 => true,
+        QuantizedActivations.Float => false,
+        // Measured on this Zen 4 (random SDAR-1.7B shape, cache 512, 2 threads, ms per forward, float / int8): Q8_0
+        // T = 1 64 / 63, T = 4 103 / 153, T = 16 388 / 431; Q4_0 T = 1 61 / 41, T = 4 101 / 111, T = 16 365 / 320.
+        // Q8_0's integer products need a sign trick and cannot sum a group in integers (its int16 pairs are full),
+        // so its float products win from T = 4 on and tie at T = 1; Q4_0's win at T = 1 and from T = 8 on.
+        _ => format == DType.Q4_0 && Avx2.IsSupported,
+    };
+}
+
+/// <summary>What the products of group-quantized (Q8_0, Q4_0) weights multiply.</summary>
+public enum QuantizedActivations
+{
+    /// <summary>Per format, the faster kind here: float for Q8_0, int8 for Q4_0 (where AVX2 is; float elsewhere).</summary>
+    Auto,
+
+    /// <summary>
+    /// Activations quantized to int8 per group of 32 (exact integer dot products, AVX-512BW or AVX2, as ggml multiplies
+    /// Q8_0 / Q4_0 by Q8_0): a second rounding, which costs nothing measurable in accuracy on the bundled models.
+    /// </summary>
+    Int8,
+
+    /// <summary>Float activations: each product equals the F32 product over the dequantized weights, bit for bit.</summary>
+    Float,
 }

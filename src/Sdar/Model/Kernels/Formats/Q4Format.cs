@@ -9,7 +9,7 @@ namespace Sdar.Model.Kernels.Formats;
 /// (<see cref="QuantizedGroup.QuantizeQ4"/>). Byte j of a group holds input j (low nibble) and input j + 16 (high),
 /// so 16 bytes zero-extended to 16 lanes give inputs 0..15 by a mask and 16..31 by a shift, with no permutes.
 /// As in <see cref="Q8Format"/>, the activations stay float and each result equals the F32 kernel's over the
-/// dequantized matrix, bit for bit, unless <see cref="KernelSettings.Int8Activations"/> asks for int8 activations
+/// dequantized matrix, bit for bit, unless the settings ask for int8 activations (<see cref="QuantizedActivations"/>, the default for Q4_0)
 /// (<see cref="Q4Int8Product"/>).
 /// </summary>
 internal sealed unsafe class Q4Format : IWeightFormat
@@ -32,7 +32,7 @@ internal sealed unsafe class Q4Format : IWeightFormat
 
     public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done)
     {
-        if (settings.Int8Activations)
+        if (settings.Int8ActivationsFor(DType.Q4_0))
         {
             Q4Int8Product.Multiply(products, x, rows, k, settings, done);
             return;

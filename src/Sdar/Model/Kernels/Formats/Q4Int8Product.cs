@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Sdar.Model.Kernels.Formats;
 
 /// <summary>
-/// y (rows, N) = x W^T for Q4_0 weights and int8 activations (<see cref="KernelSettings.Int8Activations"/>), the
+/// y (rows, N) = x W^T for Q4_0 weights and int8 activations (<see cref="QuantizedActivations.Int8"/>), the
 /// product ggml computes as Q4_0 x Q8_0, arranged so that the 4-bit values never leave the integer domain and each
 /// group's 32 products are summed in integers before anything is converted:
 /// <list type="bullet">

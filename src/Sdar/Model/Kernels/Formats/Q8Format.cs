@@ -13,7 +13,7 @@ namespace Sdar.Model.Kernels.Formats;
 /// (the tests check it).
 /// </para>
 /// <para>
-/// With <see cref="KernelSettings.Int8Activations"/> (the default) the activations are quantized too and the groups
+/// With <see cref="QuantizedActivations.Int8"/> (not the default for Q8_0) the activations are quantized too and the groups
 /// go through integer dot products (<see cref="Q8Int8Product"/>, ggml's Q8_0 x Q8_0): a second rounding.
 /// </para>
 /// </summary>
@@ -31,7 +31,7 @@ internal sealed unsafe class Q8Format : IWeightFormat
 
     public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done)
     {
-        if (settings.Int8Activations)
+        if (settings.Int8ActivationsFor(DType.Q8_0))
         {
             Q8Int8Product.Multiply(products, x, rows, k, settings, done);
             return;

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Sdar.Model.Kernels.Formats;
 
 /// <summary>
-/// y (rows, N) = x W^T for Q8_0 weights and int8 activations (<see cref="KernelSettings.Int8Activations"/>), ggml's
+/// y (rows, N) = x W^T for Q8_0 weights and int8 activations (<see cref="QuantizedActivations.Int8"/>), ggml's
 /// Q8_0 x Q8_0: per group, an exact integer dot product (vpmaddubsw on |w| and x carrying w's sign, then vpmaddwd
 /// against ones: int32 sums of four products), converted to float and FMA'd with the two scales' product.
 /// <para>
