@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using Sdar.Model;
+using Sdar.Model.Kernels;
 using Sdar.Runtime;
 
 namespace Sdar.Cli.Commands;
@@ -22,6 +24,10 @@ internal static class InfoCommand
             o.WriteLine($"model_type:    {c.ModelType} ({(c.IsDiffusion ? "block diffusion (SDAR)" : "autoregressive")})");
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"parameters:    {w.ParameterCount():N0} ({w.ParameterCount() / 1e9:F3} B)"));
             o.WriteLine($"dtype:         {string.Join(", ", dtypes)}");
+            // What the quantized products will multiply, as --activations auto resolves it on this machine.
+            var quantized = w.AllTensors().Select(t => t.DType).Where(d => d.IsQuantized()).Distinct().ToArray();
+            if (quantized.Length > 0)
+                o.WriteLine($"activations:   {string.Join(", ", quantized.Select(d => $"{d} weights multiply {(KernelSettings.Default.Int8ActivationsFor(d) ? "int8" : "float")} activations"))} (the default here; the commands that run a model take --activations int8|float)");
             o.WriteLine($"layers:        {c.NumHiddenLayers}, hidden {c.HiddenSize}, intermediate {c.IntermediateSize}");
             o.WriteLine($"attention:     {c.NumAttentionHeads} query heads, {c.NumKeyValueHeads} KV heads, head_dim {c.HeadDim}, rope_theta {c.RopeTheta.ToString(CultureInfo.InvariantCulture)}");
             if (c.IsMoe)

@@ -39,6 +39,19 @@ public sealed class QuantizeCommandTests : IDisposable
         Assert.True(kl < maxKl, $"KL {kl}");
     }
 
+    [Theory]
+    [InlineData("q8", "Q8_0 weights multiply float activations")]
+    [InlineData("q4", "Q4_0 weights multiply int8 activations")]
+    public void Info_says_what_the_quantized_products_multiply(string format, string expected)
+    {
+        var (code, _, error) = CliRunner.Run("quantize", "--model", CliRunner.TinySdar, "--out", _out, "--format", format);
+        Assert.True(code == 0, error);
+        var (infoCode, output, infoError) = CliRunner.Run("info", "--model", _out);
+        Assert.True(infoCode == 0, infoError);
+        if (format == "q4" && !System.Runtime.Intrinsics.X86.Avx2.IsSupported) expected = "Q4_0 weights multiply float activations";
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Packed_weights_without_their_quantization_config_are_refused_naming_the_file()
     {

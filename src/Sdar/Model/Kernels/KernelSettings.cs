@@ -52,7 +52,7 @@ public sealed record KernelSettings
     }
 
     /// <summary>Whether <paramref name="format"/>'s products quantize their activations to int8 under these settings.</summary>
-    internal bool Int8ActivationsFor(DType format) => _activations switch
+    public bool Int8ActivationsFor(DType format) => _activations switch
     {
         QuantizedActivations.Int8 => true,
         QuantizedActivations.Float => false,
