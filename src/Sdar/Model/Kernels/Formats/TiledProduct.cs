@@ -535,6 +535,7 @@ internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y,
     }
 
     /// <summary>A 4 x 4 tile of outputs, lanes in (row, column) order, into rows row..row+3 at column col.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void StoreTile(int row, int col, Vector512<float> sums)
     {
         float* yr = y + (long)row * _yStride + col;
