@@ -21,10 +21,12 @@ var arModel = new Option<string?>("--ar-model") { Description = "AR checkpoint f
 var arTokens = new Option<int>("--ar-tokens") { Description = "Tokens each AR run generates (no stop ids).", DefaultValueFactory = _ => 64 };
 var arRounds = new Option<int>("--ar-rounds") { Description = "Timed AR runs per engine, alternating.", DefaultValueFactory = _ => 3 };
 var skipForwards = new Option<bool>("--skip-forwards") { Description = "Only compare AR decoding." };
+var activations = new Option<string>("--activations") { Description = "What Sdar's q8 / q4 products multiply: auto (float for q8, int8 for q4, as the engine does by default), int8 or float.", DefaultValueFactory = _ => "auto" };
+activations.AcceptOnlyFromAmong("auto", "int8", "float");
 
 var root = new RootCommand("Sdar and llama.cpp (LLamaSharp, CPU) side by side: forward latency on a random model of a real shape, and AR tokens/s of a checkpoint.")
 {
-    shape, weights, tokens, cache, rounds, threads, tokenizer, arModel, arTokens, arRounds, skipForwards,
+    shape, weights, tokens, cache, rounds, threads, tokenizer, arModel, arTokens, arRounds, skipForwards, activations,
 };
 root.SetAction(parse =>
 {
@@ -45,6 +47,12 @@ root.SetAction(parse =>
             Cache = parse.GetValue(cache),
             Rounds = parse.GetValue(rounds),
             Threads = threadCount,
+            Activations = parse.GetValue(activations) switch
+            {
+                "int8" => QuantizedActivations.Int8,
+                "float" => QuantizedActivations.Float,
+                _ => QuantizedActivations.Auto,
+            },
             TokenizerDirectory = parse.GetValue(tokenizer) ?? FindQwen3Tokenizer(),
             ArModelDirectory = parse.GetValue(arModel) ?? BundledModels.Locate(BundledModels.ParentName),
             ArNewTokens = parse.GetValue(arTokens),
@@ -56,7 +64,7 @@ root.SetAction(parse =>
         {
             if (options.Weights.Count == 0) throw new ArgumentException("--weights: expected at least one of bf16, q8, q4");
             var forwards = bench.CompareForwards();
-            Console.WriteLine($"forward latency: random {options.Shape} shape as qwen3, the same weights in both engines (Sdar bf16 / q8 / q4 = GGUF BF16 / Q8_0 / Q4_0), {threadCount} threads, median of {options.Rounds} alternating rounds, ms per forward");
+            Console.WriteLine($"forward latency: random {options.Shape} shape as qwen3, the same weights in both engines (Sdar bf16 / q8 / q4 = GGUF BF16 / Q8_0 / Q4_0; Sdar's q8 on {(options.Kernels.Int8ActivationsFor(DType.Q8_0) ? "int8" : "float")} activations, q4 on {(options.Kernels.Int8ActivationsFor(DType.Q4_0) ? "int8" : "float")}), {threadCount} threads, median of {options.Rounds} alternating rounds, ms per forward");
             Console.WriteLine($"{"T",4} {"cache",6} {"weights",8} {"sdar ms",10} {"llama.cpp ms",13} {"sdar/llama.cpp",15} {"best: sdar ms",14} {"llama.cpp ms",13} {"sdar/llama.cpp",15}");
             foreach (var f in forwards.OrderBy(f => f.Tokens).ThenBy(f => options.Weights.ToList().IndexOf(f.Weights)))
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -23,6 +23,10 @@ public sealed record SideBySideOptions
     public int Cache { get; init; } = 512;
     public int Rounds { get; init; } = 5;
     public int Threads { get; init; } = Environment.ProcessorCount;
+    /// <summary>What Sdar's q8 / q4 products multiply (by default the faster kind of each: float for q8, int8 for q4).</summary>
+    public QuantizedActivations Activations { get; init; } = QuantizedActivations.Auto;
+    /// <summary>Sdar's kernel settings for these options.</summary>
+    public KernelSettings Kernels => KernelSettings.Default with { Threads = Threads, Activations = Activations };
     /// <summary>A tokenizer folder with the shape's vocabulary (the Qwen3 tokenizer), embedded in the random model's GGUF.</summary>
     public required string TokenizerDirectory { get; init; }
     public required string ArModelDirectory { get; init; }
@@ -83,7 +87,7 @@ public sealed class SideBySideBenchmark(SideBySideOptions options, TextWriter lo
         GgufExporter.Export(weights, vocabulary, $"random {options.Shape}", gguf, type);
         try
         {
-            var bench = new ForwardBenchmark(weights, KernelSettings.Default with { Threads = options.Threads });
+            var bench = new ForwardBenchmark(weights, options.Kernels);
             int longest = options.Tokens.Max();
             using var llama = LlamaCppModel.Load(gguf, new LlamaCppOptions(options.Threads, ContextSize: RoundUp(options.Cache + longest, 256)));
             var random = new Random(11);
@@ -117,7 +121,7 @@ public sealed class SideBySideBenchmark(SideBySideOptions options, TextWriter lo
 
     public ArComparison CompareArDecoding()
     {
-        using var sdar = LoadedModel.Open(options.ArModelDirectory, kernels: KernelSettings.Default with { Threads = options.Threads });
+        using var sdar = LoadedModel.Open(options.ArModelDirectory, kernels: options.Kernels);
         string gguf = Path.Combine(options.WorkDirectory, "ar-model.gguf");
         // The checkpoint's own precision (BF16 for the bundled model) in both engines.
         var type = sdar.Weights.EmbedTokens.DType == DType.F32 ? GgufOutputType.F32 : GgufOutputType.BF16;

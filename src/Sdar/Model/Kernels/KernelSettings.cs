@@ -4,8 +4,9 @@ using System.Runtime.Intrinsics.X86;
 namespace Sdar.Model.Kernels;
 
 /// <summary>
-/// What a model's kernels run with: the number of workers, the vector width and what quantized weights multiply. Each <see cref="FastModel"/> holds
-/// its own (nothing process-wide), so two models, or two tests, can run side by side with different settings.
+/// What a model's kernels run with: the number of workers, the vector width and what quantized weights multiply.
+/// Each <see cref="FastModel"/> holds its own (nothing process-wide), so two models, or two tests, can run side by
+/// side with different settings.
 /// </summary>
 public sealed record KernelSettings
 {

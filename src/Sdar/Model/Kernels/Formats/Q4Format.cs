@@ -8,9 +8,9 @@ namespace Sdar.Model.Kernels.Formats;
 /// Q4_0 weights: 4-bit values, two per byte, one fp16 scale per group of 32 inputs; value = (nibble - 8) * scale
 /// (<see cref="QuantizedGroup.QuantizeQ4"/>). Byte j of a group holds input j (low nibble) and input j + 16 (high),
 /// so 16 bytes zero-extended to 16 lanes give inputs 0..15 by a mask and 16..31 by a shift, with no permutes.
-/// As in <see cref="Q8Format"/>, the activations stay float and each result equals the F32 kernel's over the
-/// dequantized matrix, bit for bit, unless the settings ask for int8 activations (<see cref="QuantizedActivations"/>, the default for Q4_0)
-/// (<see cref="Q4Int8Product"/>).
+/// As in <see cref="Q8Format"/>, float activations give each result equal to the F32 kernel's over the dequantized
+/// matrix, bit for bit; int8 activations (<see cref="QuantizedActivations"/>, the default for Q4_0 where AVX2 is) go
+/// through <see cref="Q4Int8Product"/>.
 /// </summary>
 internal sealed unsafe class Q4Format : IWeightFormat
 {

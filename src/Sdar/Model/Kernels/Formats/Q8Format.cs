@@ -13,8 +13,9 @@ namespace Sdar.Model.Kernels.Formats;
 /// (the tests check it).
 /// </para>
 /// <para>
-/// With <see cref="QuantizedActivations.Int8"/> (not the default for Q8_0) the activations are quantized too and the groups
-/// go through integer dot products (<see cref="Q8Int8Product"/>, ggml's Q8_0 x Q8_0): a second rounding.
+/// With <see cref="QuantizedActivations.Int8"/> (not the default for Q8_0: slower from T = 4 on) the activations are
+/// quantized too and the groups go through integer dot products (<see cref="Q8Int8Product"/>, ggml's Q8_0 x Q8_0): a
+/// second rounding.
 /// </para>
 /// </summary>
 internal sealed unsafe class Q8Format : IWeightFormat
