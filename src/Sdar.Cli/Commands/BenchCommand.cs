@@ -23,7 +23,7 @@ internal static class BenchCommand
         referenceMax.Integer(0, CliParsing.MaxTokens);
         var weightsFlag = new BenchWeightsFlag();
         var kernelFlags = new KernelFlags();
-        var json = new Option<bool>("--json") { Description = "Print one JSON object per case: tokens, cache, ms, weight_gb_per_s, gflops, floor_ms, floor_ratio, reference_ms." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object per case: tokens, cache, ms, weight_gb_per_s, gflops, floor_ms, floor_ratio, best_ms, best_floor_ratio, reference_ms, machine_gb_per_s, machine_peak_gflops." };
 
         var command = new Command("bench", "Forward latency for T new tokens against a KV cache, with the ratio to this machine's floor (bandwidth or FMA bound).")
         {
@@ -64,7 +64,7 @@ internal static class BenchCommand
                 var bench = new ForwardBenchmark(weights, kernels);
                 bool asJson = parse.GetValue(json);
                 if (!asJson)
-                    output.WriteLine($"{"T",4} {"cache",6} {"ms",9} {"weight GB/s",12} {"GFLOP/s",9} {"floor ms",9} {"/floor",7} {"ref ms",10} {"ref/fast",9} {"machine GB/s",13} {"peak GFLOP/s",13}");
+                    output.WriteLine($"{"T",4} {"cache",6} {"ms",9} {"weight GB/s",12} {"GFLOP/s",9} {"floor ms",9} {"/floor",7} {"best ms",9} {"/floor",7} {"ref ms",10} {"ref/fast",9} {"machine GB/s",13} {"peak GFLOP/s",13}");
                 foreach (int c in parse.GetValue(cache)!)
                     foreach (int t in parse.GetValue(tokens)!)
                     {
@@ -75,6 +75,7 @@ internal static class BenchCommand
                             {
                                 tokens = r.Tokens, cache = r.Cache, ms = Math.Round(r.Ms, 3), weight_gb_per_s = Math.Round(r.WeightGbPerS, 2),
                                 gflops = Math.Round(r.Gflops, 2), floor_ms = Math.Round(r.FloorMs, 3), floor_ratio = Math.Round(r.FloorRatio, 3),
+                                best_ms = Math.Round(r.BestMs, 3), best_floor_ratio = Math.Round(r.BestFloorRatio, 3),
                                 reference_ms = r.ReferenceMs is { } ms ? Math.Round(ms, 1) : (double?)null,
                                 machine_gb_per_s = Math.Round(r.Limits.BandwidthBytesPerSecond / 1e9, 2),
                                 machine_peak_gflops = Math.Round(r.Limits.PeakFlopsPerSecond / 1e9, 1),
@@ -85,7 +86,7 @@ internal static class BenchCommand
                             string reference = r.ReferenceMs is { } ms ? ms.ToString("F1", CultureInfo.InvariantCulture) : "-";
                             string speedup = r.ReferenceMs is { } m ? (m / r.Ms).ToString("F1", CultureInfo.InvariantCulture) + "x" : "-";
                             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                                $"{r.Tokens,4} {r.Cache,6} {r.Ms,9:F2} {r.WeightGbPerS,12:F2} {r.Gflops,9:F1} {r.FloorMs,9:F2} {r.FloorRatio,7:F2} {reference,10} {speedup,9} {r.Limits.BandwidthBytesPerSecond / 1e9,13:F1} {r.Limits.PeakFlopsPerSecond / 1e9,13:F0}"));
+                                $"{r.Tokens,4} {r.Cache,6} {r.Ms,9:F2} {r.WeightGbPerS,12:F2} {r.Gflops,9:F1} {r.FloorMs,9:F2} {r.FloorRatio,7:F2} {r.BestMs,9:F2} {r.BestFloorRatio,7:F2} {reference,10} {speedup,9} {r.Limits.BandwidthBytesPerSecond / 1e9,13:F1} {r.Limits.PeakFlopsPerSecond / 1e9,13:F0}"));
                         }
                         output.Flush();
                     }

@@ -83,9 +83,10 @@ public class OtherCommandTests
         foreach (var line in lines)
         {
             var json = JsonDocument.Parse(line).RootElement;
-            foreach (var field in new[] { "tokens", "cache", "ms", "weight_gb_per_s", "gflops", "floor_ms", "floor_ratio", "reference_ms" })
+            foreach (var field in new[] { "tokens", "cache", "ms", "weight_gb_per_s", "gflops", "floor_ms", "floor_ratio", "best_ms", "best_floor_ratio", "reference_ms" })
                 Assert.True(json.TryGetProperty(field, out _), $"missing {field}");
             Assert.True(json.GetProperty("ms").GetDouble() > 0);
+            Assert.True(json.GetProperty("best_ms").GetDouble() <= json.GetProperty("ms").GetDouble());
             Assert.Equal(json.GetProperty("tokens").GetInt32() == 1, json.GetProperty("reference_ms").ValueKind == JsonValueKind.Number);
         }
     }
