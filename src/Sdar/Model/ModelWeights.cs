@@ -110,10 +110,14 @@ public sealed class ModelWeights
         return new ModelWeights { Config = config, EmbedTokens = embed, Layers = layers, Norm = norm, LmHead = head };
     }
 
-    /// <summary>Number of parameters (tied embeddings counted once).</summary>
+    /// <summary>
+    /// Number of parameters, tied embeddings counted once: also when the head of a quantized model is a packed copy
+    /// of the embeddings (<see cref="WeightQuantizer"/> keeps the embeddings in their precision for the lookups).
+    /// </summary>
     public long ParameterCount()
     {
         var seen = new HashSet<WeightTensor>(ReferenceEqualityComparer.Instance);
+        if (Config.TieWordEmbeddings && !ReferenceEquals(LmHead, EmbedTokens)) seen.Add(LmHead);
         long n = 0;
         foreach (var t in AllTensors()) if (seen.Add(t)) n += t.ElementCount;
         return n;

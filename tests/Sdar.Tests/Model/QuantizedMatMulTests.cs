@@ -50,6 +50,21 @@ public class QuantizedMatMulTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Quantizing_keeps_the_parameter_count_also_with_a_tied_head(bool tied)
+    {
+        var weights = TinyModels.Create(TinyModels.Config(tied: tied), DType.BF16);
+        Assert.Equal(tied, ReferenceEquals(weights.LmHead, weights.EmbedTokens));
+        foreach (var format in new[] { DType.Q8_0, DType.Q4_0 })
+        {
+            var quantized = WeightQuantizer.Quantize(weights, format);
+            Assert.False(ReferenceEquals(quantized.LmHead, quantized.EmbedTokens));   // a packed head beside the embeddings
+            Assert.Equal(weights.ParameterCount(), quantized.ParameterCount());
+        }
+    }
+
     public static TheoryData<DType, bool> WidenedFormats()
     {
         var data = new TheoryData<DType, bool>();
