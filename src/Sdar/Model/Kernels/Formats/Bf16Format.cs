@@ -19,7 +19,7 @@ internal sealed unsafe class Bf16Format : IWeightFormat
 
     public float Dequantize(WeightTensor w, long index) => Bf16ToFloat(((ushort*)w.Data)[index]);
 
-    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done)
+    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.OutputsDone? done)
     {
         bool wide = settings.UseVector512;
         int chunk = wide ? 32 : 16;

@@ -18,7 +18,7 @@ internal sealed unsafe class F16Format : IWeightFormat
 
     public float Dequantize(WeightTensor w, long index) => (float)((Half*)w.Data)[index];
 
-    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done)
+    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.OutputsDone? done)
     {
         var jobs = new TiledProduct<Rows>[products.Length];
         for (int i = 0; i < jobs.Length; i++)

@@ -19,8 +19,8 @@ internal unsafe interface IWeightFormat
     float Dequantize(WeightTensor w, long index);
 
     /// <summary>Every product's y = x W^T; all products share x (rows, k) and this format.</summary>
-    /// <param name="done">Where given: the products share N, and it runs on each chunk of columns once all have written it (see <see cref="MatMul.ColumnsDone"/>).</param>
-    void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done);
+    /// <param name="done">Where given: the products share N, and it runs on each block of outputs once all have written it (see <see cref="MatMul.OutputsDone"/>).</param>
+    void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.OutputsDone? done);
 }
 
 internal static class WeightFormats

@@ -30,7 +30,7 @@ internal sealed unsafe class Q4Format : IWeightFormat
         return (nibble - 8) * (float)BitConverter.UInt16BitsToHalf(w.Scales[group]);
     }
 
-    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done)
+    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.OutputsDone? done)
     {
         if (settings.Int8ActivationsFor(DType.Q4_0))
         {

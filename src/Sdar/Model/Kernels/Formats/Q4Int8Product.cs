@@ -87,7 +87,7 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
     }
 
     /// <summary>Every product's y = x W^T; x is quantized and prepared once for all of them.</summary>
-    public static void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done)
+    public static void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.OutputsDone? done)
     {
         int padded = Activations.PaddedLength(k);
         var pool = System.Buffers.ArrayPool<byte>.Shared;

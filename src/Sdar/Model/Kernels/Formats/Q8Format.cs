@@ -30,7 +30,7 @@ internal sealed unsafe class Q8Format : IWeightFormat
     public float Dequantize(WeightTensor w, long index) =>
         ((sbyte*)w.Data)[index] * (float)BitConverter.UInt16BitsToHalf(w.Scales[index / Group]);
 
-    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done)
+    public void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.OutputsDone? done)
     {
         if (settings.Int8ActivationsFor(DType.Q8_0))
         {

@@ -37,7 +37,7 @@ internal readonly unsafe struct Q8Int8Product(sbyte* w, ushort* wScales, Q8Int8P
     }
 
     /// <summary>Every product's y = x W^T; x is quantized once for all of them.</summary>
-    public static void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.ColumnsDone? done)
+    public static void Multiply(ReadOnlySpan<(WeightTensor W, IntPtr Y)> products, float* x, int rows, int k, KernelSettings settings, MatMul.OutputsDone? done)
     {
         int groups = k / Group;
         var q = System.Buffers.ArrayPool<byte>.Shared.Rent(rows * k);

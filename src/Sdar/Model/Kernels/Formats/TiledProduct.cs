@@ -74,6 +74,10 @@ internal readonly unsafe struct TiledProduct<TRows>(TRows w, float* x, float* y,
     public int N => n;
     public int Rows => rows;
     public int K => k;
+    public bool SplitsRows => true;
+
+    public void RowColumns(int first, int count, int start, int end) =>
+        new TiledProduct<TRows>(w, x + (long)first * k, y + (long)first * _yStride, count, n, k, wide, _yStride).Columns(start, end);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Columns(int start, int end)
