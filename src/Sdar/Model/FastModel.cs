@@ -163,10 +163,14 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             }
         if (probe?.Check("model.embed_tokens", "embedding output", h.AsSpan(0, R * H), H) == true) return [];
 
+        // Whether the previous layer's MLP already wrote this layer's input norm into `normed`, row by row on the
+        // workers that computed its output (see MatMul.Compute with a RowsDone).
+        bool inputNormed = false;
         for (int l = 0; l < c.NumHiddenLayers; l++)
         {
             var layer = _w.Layers[l];
-            for (int r = 0; r < R; r++) VectorMath.RmsNorm(h.AsSpan(r * H, H), _inputNorms[l], normed.AsSpan(r * H, H), eps);
+            if (!inputNormed)
+                for (int r = 0; r < R; r++) VectorMath.RmsNorm(h.AsSpan(r * H, H), _inputNorms[l], normed.AsSpan(r * H, H), eps);
             MatMul.Compute(_kernels, normed, R, (layer.QProj, q), (layer.KProj, k), (layer.VProj, v));
 
             // One task per (sequence, KV head): the QK norms and RoPE of its query and key heads, the new keys and
@@ -180,14 +184,34 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
                 Attend(l, batch[s], rowStart[s], kvHead, q, k, v, attnOut);
             });
 
-            MatMul.Compute(_kernels, layer.OProj, attnOut, R, projected);
-            VectorMath.Add(h.AsSpan(0, R * H), projected.AsSpan(0, R * H));
+            // The residual add and the post-attention norm, per row, where the rows of the product were computed.
+            var postNorm = _postNorms[l];
+            MatMul.Compute(_kernels, layer.OProj, attnOut, R, projected, (first, count) =>
+            {
+                VectorMath.Add(h.AsSpan(first * H, count * H), projected.AsSpan(first * H, count * H));
+                for (int r = first; r < first + count; r++) VectorMath.RmsNorm(h.AsSpan(r * H, H), postNorm, normed.AsSpan(r * H, H), eps);
+            });
             if (probe?.Check($"model.layers.{l}", "self_attn output", h.AsSpan(0, R * H), H) == true) return [];
 
-            for (int r = 0; r < R; r++) VectorMath.RmsNorm(h.AsSpan(r * H, H), _postNorms[l], normed.AsSpan(r * H, H), eps);
-            if (layer.Moe is { } moe) MoeForward(moe, normed, R, projected, workspace);
-            else MlpForward(layer.Mlp!, normed, R, projected, workspace);
-            VectorMath.Add(h.AsSpan(0, R * H), projected.AsSpan(0, R * H));
+            if (layer.Moe is { } moe)
+            {
+                MoeForward(moe, normed, R, projected, workspace);
+                VectorMath.Add(h.AsSpan(0, R * H), projected.AsSpan(0, R * H));
+                inputNormed = false;
+            }
+            else
+            {
+                // The residual add and the next layer's input norm likewise (the diagnostic forward keeps them apart, so
+                // that it checks this layer's output before anything reads it).
+                float[]? nextNorm = l + 1 < c.NumHiddenLayers && probe is null ? _inputNorms[l + 1] : null;
+                MlpForward(layer.Mlp!, normed, R, projected, workspace, (first, count) =>
+                {
+                    VectorMath.Add(h.AsSpan(first * H, count * H), projected.AsSpan(first * H, count * H));
+                    if (nextNorm is not null)
+                        for (int r = first; r < first + count; r++) VectorMath.RmsNorm(h.AsSpan(r * H, H), nextNorm, normed.AsSpan(r * H, H), eps);
+                });
+                inputNormed = nextNorm is not null;
+            }
             if (probe?.Check($"model.layers.{l}", "mlp output", h.AsSpan(0, R * H), H) == true) return [];
         }
 
@@ -380,13 +404,15 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
         }
     }
 
-    private void MlpForward(DenseMlpWeights mlp, float[] x, int rows, Span<float> output, Workspace workspace)
+    /// <param name="then">Where given, run on whole rows of the output once written (see MatMul.Compute with a RowsDone).</param>
+    private void MlpForward(DenseMlpWeights mlp, float[] x, int rows, float[] output, Workspace workspace, MatMul.RowsDone? then = null)
     {
         int inter = mlp.GateProj.Rows;
         var gate = workspace.Gate((long)rows * inter);
         var up = workspace.Up((long)rows * inter);
         MatMul.ComputeSwiGlu(_kernels, x, rows, mlp.GateProj, gate, mlp.UpProj, up);
-        MatMul.Compute(_kernels, mlp.DownProj, gate, rows, output);
+        if (then is null) MatMul.Compute(_kernels, mlp.DownProj, gate, rows, output);
+        else MatMul.Compute(_kernels, mlp.DownProj, gate, rows, output, then);
     }
 
     /// <summary>

@@ -32,6 +32,29 @@ public static unsafe class MatMul
     }
 
     /// <summary>
+    /// y = x w^T, then <paramref name="then"/> on whole rows of y: run by the worker that wrote them when the product
+    /// splits by rows (<see cref="SplitByRows"/>), so that a row-wise step after it (a residual add and the next RMS norm)
+    /// keeps the row on that core and off the caller; otherwise once over all rows, on the caller, after the product.
+    /// </summary>
+    internal static void Compute(KernelSettings settings, WeightTensor w, float[] x, int rows, float[] y, RowsDone then)
+    {
+        ArgumentNullException.ThrowIfNull(then);
+        int finished = 0;
+        ComputeInto(settings, x, rows, [(w, y)], (firstRow, rowCount, start, end) =>
+        {
+            // A chunk of columns of every row (split by columns) waits for the product's end; whole rows go now.
+            if (start != 0 || end != w.Rows) return;
+            then(firstRow, rowCount);
+            Interlocked.Add(ref finished, rowCount);
+        });
+        if (finished == 0) then(0, rows);
+        else if (finished != rows) throw new InvalidOperationException($"the product finished {finished} of {rows} rows");
+    }
+
+    /// <summary>A row-wise step on rows [firstRow, firstRow + rowCount) of a product's output, all its columns written.</summary>
+    internal delegate void RowsDone(int firstRow, int rowCount);
+
+    /// <summary>
     /// Several products of the same input (q/k/v, or gate/up): the input is packed once and all outputs' column
     /// chunks go to the workers in one parallel dispatch, which halves the synchronisation of a T=1 forward.
     /// </summary>
