@@ -152,10 +152,10 @@ public static unsafe class MatMul
         void Columns(int start, int end);
 
         /// <summary>Whether <see cref="RowColumns"/> can compute a range of rows alone.</summary>
-        bool SplitsRows => false;
+        bool SplitsRows { get; }
 
         /// <summary>Rows first .. first + count - 1 of columns start .. end - 1 (the same chains as <see cref="Columns"/>).</summary>
-        void RowColumns(int first, int count, int start, int end) => throw new NotSupportedException();
+        void RowColumns(int first, int count, int start, int end);
     }
 
     /// <summary>

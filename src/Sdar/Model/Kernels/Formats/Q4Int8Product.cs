@@ -128,6 +128,11 @@ internal readonly unsafe struct Q4Int8Product(byte* w, ushort* wScales, Q4Int8Pr
     public int N => n;
     public int Rows => rows;
     public int K => k;
+
+    /// <summary>Split by columns only: the quantized activations' buffers are laid out for the whole call.</summary>
+    public bool SplitsRows => false;
+
+    public void RowColumns(int first, int count, int start, int end) => throw new NotSupportedException("integer products split by columns only");
     public int ScaleStride => x.Padded / 8;
 
     private int Groups => k / Group;

@@ -72,6 +72,11 @@ internal readonly unsafe struct Q8Int8Product(sbyte* w, ushort* wScales, Q8Int8P
     public int N => n;
     public int Rows => rows;
     public int K => k;
+
+    /// <summary>Split by columns only: the quantized activations' buffers are laid out for the whole call.</summary>
+    public bool SplitsRows => false;
+
+    public void RowColumns(int first, int count, int start, int end) => throw new NotSupportedException("integer products split by columns only");
     public int ScaleStride => k / Group;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
