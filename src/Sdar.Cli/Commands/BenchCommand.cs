@@ -59,8 +59,7 @@ internal static class BenchCommand
                     weights = checkpoint.Weights;
                     what = checkpoint.Config.QuantizationConfig is { } q ? $"{checkpoint.Directory} ({q.Format})" : checkpoint.Directory;
                 }
-                var quantized = weights.AllTensors().Select(t => t.DType).Where(d => d.IsQuantized()).Distinct()
-                    .Select(d => $", {d} on {(kernels.Int8ActivationsFor(d) ? "int8" : "float")} activations");
+                var quantized = weights.QuantizedFormats().Select(d => $", {d} on {(kernels.Int8ActivationsFor(d) ? "int8" : "float")} activations");
                 error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"model: {what}, {weights.ParameterCount() / 1e9:F3} B parameters, {kernels.Threads} threads{string.Concat(quantized)}; the machine's read bandwidth and FMA peak are measured before each case"));
                 var bench = new ForwardBenchmark(weights, kernels);

@@ -25,8 +25,8 @@ internal static class InfoCommand
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"parameters:    {w.ParameterCount():N0} ({w.ParameterCount() / 1e9:F3} B)"));
             o.WriteLine($"dtype:         {string.Join(", ", dtypes)}");
             // What the quantized products will multiply, as --activations auto resolves it on this machine.
-            var quantized = w.AllTensors().Select(t => t.DType).Where(d => d.IsQuantized()).Distinct().ToArray();
-            if (quantized.Length > 0)
+            var quantized = w.QuantizedFormats();
+            if (quantized.Count > 0)
                 o.WriteLine($"activations:   {string.Join(", ", quantized.Select(d => $"{d} weights multiply {(KernelSettings.Default.Int8ActivationsFor(d) ? "int8" : "float")} activations"))} (the default here; the commands that run a model take --activations int8|float)");
             o.WriteLine($"layers:        {c.NumHiddenLayers}, hidden {c.HiddenSize}, intermediate {c.IntermediateSize}");
             o.WriteLine($"attention:     {c.NumAttentionHeads} query heads, {c.NumKeyValueHeads} KV heads, head_dim {c.HeadDim}, rope_theta {c.RopeTheta.ToString(CultureInfo.InvariantCulture)}");

@@ -166,6 +166,13 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
         // Whether the previous layer's MLP already wrote this layer's input norm into `normed`, row by row on the
         // workers that computed its output (see MatMul.Compute with a RowsDone).
         bool inputNormed = false;
+        // h += projected on whole rows, then, if given, `norm` of them into `normed`: the step after o_proj and down.
+        MatMul.RowsDone AddResidual(float[]? norm) => (first, count) =>
+        {
+            VectorMath.Add(h.AsSpan(first * H, count * H), projected.AsSpan(first * H, count * H));
+            if (norm is not null)
+                for (int r = first; r < first + count; r++) VectorMath.RmsNorm(h.AsSpan(r * H, H), norm, normed.AsSpan(r * H, H), eps);
+        };
         for (int l = 0; l < c.NumHiddenLayers; l++)
         {
             var layer = _w.Layers[l];
@@ -185,12 +192,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
             });
 
             // The residual add and the post-attention norm, per row, where the rows of the product were computed.
-            var postNorm = _postNorms[l];
-            MatMul.Compute(_kernels, layer.OProj, attnOut, R, projected, (first, count) =>
-            {
-                VectorMath.Add(h.AsSpan(first * H, count * H), projected.AsSpan(first * H, count * H));
-                for (int r = first; r < first + count; r++) VectorMath.RmsNorm(h.AsSpan(r * H, H), postNorm, normed.AsSpan(r * H, H), eps);
-            });
+            MatMul.Compute(_kernels, layer.OProj, attnOut, R, projected, AddResidual(_postNorms[l]));
             if (probe?.Check($"model.layers.{l}", "self_attn output", h.AsSpan(0, R * H), H) == true) return [];
 
             if (layer.Moe is { } moe)
@@ -204,12 +206,7 @@ public sealed class FastModel : ILanguageModel, INumericalDiagnostics
                 // The residual add and the next layer's input norm likewise (the diagnostic forward keeps them apart, so
                 // that it checks this layer's output before anything reads it).
                 float[]? nextNorm = l + 1 < c.NumHiddenLayers && probe is null ? _inputNorms[l + 1] : null;
-                MlpForward(layer.Mlp!, normed, R, projected, workspace, (first, count) =>
-                {
-                    VectorMath.Add(h.AsSpan(first * H, count * H), projected.AsSpan(first * H, count * H));
-                    if (nextNorm is not null)
-                        for (int r = first; r < first + count; r++) VectorMath.RmsNorm(h.AsSpan(r * H, H), nextNorm, normed.AsSpan(r * H, H), eps);
-                });
+                MlpForward(layer.Mlp!, normed, R, projected, workspace, AddResidual(nextNorm));
                 inputNormed = nextNorm is not null;
             }
             if (probe?.Check($"model.layers.{l}", "mlp output", h.AsSpan(0, R * H), H) == true) return [];

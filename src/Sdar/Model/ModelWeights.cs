@@ -123,6 +123,9 @@ public sealed class ModelWeights
         return n;
     }
 
+    /// <summary>The group-quantized formats (Q8_0, Q4_0) among the tensors, each once.</summary>
+    public IReadOnlyList<DType> QuantizedFormats() => AllTensors().Select(t => t.DType).Where(d => d.IsQuantized()).Distinct().ToArray();
+
     public IEnumerable<WeightTensor> AllTensors()
     {
         yield return EmbedTokens;
